@@ -1,0 +1,153 @@
+# Reference values for tests/test_effect_sizes.py and tests/test_conversions.py.
+#
+# Regenerate (from the repository root; needs R with metafor 3.8.1, metadat and jsonlite):
+#   Rscript tests/reference/make_reference_escalc.R
+# Writes tests/reference/metafor_escalc.json. CI has no R: the tests read the JSON only.
+#
+# Every escalc case records the exact R call, its inputs and metafor's yi and vi.
+# The five-number-summary cases are NOT metafor: conv.fivenum() only arrived in metafor 4.0,
+# so they are the published formulas (Luo et al. 2018 mean, Wan et al. 2014 SD, Shi et al.
+# 2020 SD) coded here independently of the Python code, to catch transcription errors.
+# Non-finite numbers are written as the strings "NA", "NaN", "Inf", "-Inf".
+
+suppressPackageStartupMessages({
+  library(metafor)
+  library(jsonlite)
+})
+stopifnot(packageVersion("metafor") == "3.8.1")
+
+cases <- list()
+
+add_case <- function(name, call, inputs, note = NULL) {
+  # 'call' is evaluated as written, so the JSON records exactly what produced the numbers.
+  res <- eval(call)
+  inner <- if (identical(call[[1]], as.name("suppressWarnings"))) call[[2]] else call
+  cases[[length(cases) + 1]] <<- list(
+    name = name,
+    call = paste(deparse(call, width.cutoff = 500L), collapse = " "),
+    measure = as.character(inner$measure),
+    args = c(
+      list(vtype = if (is.null(inner$vtype)) "LS" else inner$vtype),
+      if (!is.null(inner$add)) list(add = inner$add),
+      if (!is.null(inner$to)) list(to = inner$to)
+    ),
+    inputs = inputs,
+    yi = as.numeric(res$yi),
+    vi = as.numeric(res$vi),
+    note = note
+  )
+}
+
+# --- two-group continuous: Normand (1999), length of hospital stay -----------------------
+d <- dat.normand1999
+cont <- list(m1i = d$m1i, sd1i = d$sd1i, n1i = d$n1i, m2i = d$m2i, sd2i = d$sd2i, n2i = d$n2i)
+for (mv in list(c("MD", "LS"), c("MD", "HO"), c("SMD", "LS"), c("SMD", "UB"),
+                c("SMD", "LS2"), c("SMD", "AV"), c("ROM", "LS"), c("ROM", "HO"),
+                c("ROM", "AV"), c("ROM", "AVHO"))) {
+  call <- bquote(escalc(measure = .(mv[1]), m1i = m1i, sd1i = sd1i, n1i = n1i,
+                        m2i = m2i, sd2i = sd2i, n2i = n2i, data = dat.normand1999,
+                        vtype = .(mv[2])))
+  add_case(paste0("normand1999_", mv[1], "_", mv[2]), call, cont)
+}
+
+# SMD with too few degrees of freedom for the bias correction (m = n1 + n2 - 2 <= 1).
+small <- list(m1i = c(5, 5, 5), sd1i = c(1, 1, 2), n1i = c(1, 2, 3),
+              m2i = c(4, 4, 3), sd2i = c(1, 1, 1), n2i = c(1, 1, 2))
+add_case("smd_tiny_groups",
+         quote(escalc(measure = "SMD", m1i = c(5, 5, 5), sd1i = c(1, 1, 2), n1i = c(1, 2, 3),
+                      m2i = c(4, 4, 3), sd2i = c(1, 1, 1), n2i = c(1, 1, 2))),
+         small, note = "constructed; mi <= 1 gives NA in metafor")
+
+# --- 2x2 tables: BCG vaccine trials (no zero cells) ------------------------------------------
+b <- dat.bcg
+bin <- list(ai = b$tpos, bi = b$tneg, ci = b$cpos, di = b$cneg)
+for (mv in list(c("OR", "LS"), c("RR", "LS"), c("RD", "LS"), c("RD", "UB"), c("RD", "AV"))) {
+  call <- bquote(escalc(measure = .(mv[1]), ai = tpos, bi = tneg, ci = cpos, di = cneg,
+                        data = dat.bcg, vtype = .(mv[2])))
+  add_case(paste0("bcg_", mv[1], "_", mv[2]), call, bin)
+}
+
+# --- 2x2 tables with zero cells (one double-zero trial): Nielweise (2007) --------------------
+n <- dat.nielweise2007
+zero <- list(ai = n$ai, bi = n$n1i - n$ai, ci = n$ci, di = n$n2i - n$ci)
+for (m in c("OR", "RR", "RD")) {
+  call <- bquote(escalc(measure = .(m), ai = ai, n1i = n1i, ci = ci, n2i = n2i,
+                        data = dat.nielweise2007))
+  add_case(paste0("nielweise2007_", m, "_only0"), call, zero)
+}
+for (to in c("all", "if0all", "none")) {
+  # to = "none": metafor recodes the resulting +-Inf to NA (with a warning).
+  call <- bquote(suppressWarnings(escalc(measure = "OR", ai = ai, n1i = n1i, ci = ci, n2i = n2i,
+                        data = dat.nielweise2007, to = .(to))))
+  add_case(paste0("nielweise2007_OR_", to), call, zero)
+}
+call <- quote(escalc(measure = "RR", ai = ai, n1i = n1i, ci = ci, n2i = n2i,
+                     data = dat.nielweise2007, add = 1, to = "only0"))
+add_case("nielweise2007_RR_add1", call, zero)
+
+# --- correlations: Molloy (2014) ----------------------------------------------------------
+mo <- dat.molloy2014
+add_case("molloy2014_ZCOR",
+         quote(escalc(measure = "ZCOR", ri = ri, ni = ni, data = dat.molloy2014)),
+         list(ri = mo$ri, ni = mo$ni))
+add_case("zcor_small_n",
+         quote(suppressWarnings(escalc(measure = "ZCOR", ri = c(0.5, -0.2, 0.9), ni = c(3, 4, 10)))),
+         list(ri = c(0.5, -0.2, 0.9), ni = c(3, 4, 10)),
+         note = "constructed; ni <= 3 gives vi NA in metafor")
+
+# --- pre-post (constructed; metadat 1.2 has no pre-post data set) -------------------------
+# m1i = final mean, m2i = baseline mean, sd1i = baseline SD (metafor's SMCR convention).
+pp <- list(m1i = c(38.5, 0.912, 101.2, 12.0, 7.1),
+           m2i = c(30.6, 0.954, 99.8, 14.5, 7.1),
+           sd1i = c(15.0, 0.121, 12.4, 4.1, 2.2),
+           sd2i = c(11.6, 0.118, 13.9, 3.6, 2.5),
+           ri = c(0.47, 0.95, 0.8, 0.0, -0.3),
+           ni = c(20, 52, 11, 3, 40))
+for (mv in list(c("MC", "LS"), c("SMCR", "LS"), c("SMCR", "LS2"))) {
+  call <- bquote(escalc(measure = .(mv[1]), m1i = .(pp$m1i), m2i = .(pp$m2i),
+                        sd1i = .(pp$sd1i), sd2i = .(pp$sd2i), ri = .(pp$ri), ni = .(pp$ni),
+                        vtype = .(mv[2])))
+  add_case(paste0("prepost_", mv[1], "_", mv[2]), call, pp, note = "constructed")
+}
+
+# --- five-number summaries: published formulas (not metafor 3.8.1) ------------------------
+xi  <- function(n) 2 * qnorm((n - 0.375) / (n + 0.25))          # Wan 2014, eq. 9
+eta <- function(n) 2 * qnorm((0.75 * n - 0.125) / (n + 0.25))   # Wan 2014, eq. 16
+fn <- data.frame(
+  n       = c(10, 25, 50, 100, 400, 7, 60),
+  minimum = c(1.2, 10, -3.1, 0.5, 100, 2, 0.61),
+  q1      = c(2.0, 14, -1.0, 1.1, 140, 3, 0.78),
+  median  = c(2.6, 17, 0.2, 1.6, 150, 5, 0.84),
+  q3      = c(3.1, 21, 1.0, 2.3, 165, 6, 0.93),
+  maximum = c(5.0, 30, 2.9, 4.0, 220, 9, 1.12)
+)
+s1_mean <- with(fn, { w <- 4 / (4 + n^0.75); w * (minimum + maximum) / 2 + (1 - w) * median })
+s1_sd   <- with(fn, (maximum - minimum) / xi(n))
+s2_mean <- with(fn, { w <- 0.7 + 0.39 / n; w * (q1 + q3) / 2 + (1 - w) * median })
+s2_sd   <- with(fn, (q3 - q1) / eta(n))
+s3_mean <- with(fn, {
+  w1 <- 2.2 / (2.2 + n^0.75); w2 <- 0.7 - 0.72 / n^0.55
+  w1 * (minimum + maximum) / 2 + w2 * (q1 + q3) / 2 + (1 - w1 - w2) * median
+})
+s3_sd   <- with(fn, { w <- 1 / (1 + 0.07 * n^0.6); w * (maximum - minimum) / xi(n) +
+                      (1 - w) * (q3 - q1) / eta(n) })
+fivenum <- list(
+  note = paste("Published formulas coded in R (metafor 3.8.1 has no conv.fivenum);",
+               "they match conv.fivenum(method = 'rec', dist = 'norm', test = FALSE) of metafor >= 4.0."),
+  inputs = as.list(fn),
+  min_median_max = list(mean = s1_mean, sd = s1_sd),
+  q1_median_q3 = list(mean = s2_mean, sd = s2_sd),
+  five_numbers = list(mean = s3_mean, sd = s3_sd)
+)
+
+out <- list(
+  generated_by = "tests/reference/make_reference_escalc.R",
+  r_version = R.version.string,
+  metafor_version = as.character(packageVersion("metafor")),
+  metadat_version = as.character(packageVersion("metadat")),
+  escalc = cases,
+  fivenum = fivenum
+)
+writeLines(toJSON(out, auto_unbox = TRUE, digits = NA, na = "string", pretty = TRUE),
+           "tests/reference/metafor_escalc.json")
+cat("wrote", length(cases), "escalc cases\n")
