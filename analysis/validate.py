@@ -1,0 +1,687 @@
+"""Validation of ``data/raw/`` against the data contract, once, at the boundary.
+
+Every table of ``data/raw/`` is checked against ``analysis/schema/raw_tables.yaml`` and every
+problem is reported as one line naming the file, the row (the line number in the file, the
+header being row 1), the column, the value and the rule broken::
+
+    data/raw/arm_outcomes.csv row 14, column sd: -0.2 is negative; a standard deviation must be >= 0
+
+All messages come from the single table :data:`RULES` (rule -> template), so that the same
+fault is always worded the same way (the pattern PyMARE uses for its options).
+
+The validator only reads: it never writes, never rewrites a file and never drops a row. A row
+it cannot read (wrong number of fields, broken quoting) is reported, not skipped quietly.
+
+Decisions recorded here because the data engineers and the pipeline depend on them:
+
+- A UTF-8 byte order mark (BOM) is *reported*, not tolerated: a reader that decodes plain
+  UTF-8 would otherwise see a first column named ``\\ufeffstudy_id``. The rest of the file is
+  still checked.
+- Windows line ends (CRLF) and a missing newline after the last row are tolerated; the CSV
+  reader handles both identically.
+- A blank cell is the only missing value; ``NA``, ``NR`` or ``-`` in a number column are
+  reported as not a number.
+- Blank lines are reported, so that row numbers stay unambiguous and nothing is skipped.
+- Column order is free (tables are read by column name), but every column of the contract
+  must be in the header, even if all its cells are blank.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import difflib
+import io
+import re
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+__all__ = [
+    "RULES",
+    "SCHEMA_PATH",
+    "RawDataError",
+    "ValidationProblem",
+    "check_raw",
+    "load_schema",
+    "main",
+    "validate_raw",
+]
+
+SCHEMA_PATH = Path(__file__).resolve().parent / "schema" / "raw_tables.yaml"
+
+# The one table of rules and their message templates. Placeholders: {value} is the cell as
+# written, {column} the column, {table} the file name; the rest are named where used.
+RULES: dict[str, str] = {
+    # files
+    "file_missing": "file is missing; the contract lists {table} (add it with its header line)",
+    "unknown_table": "not a table of the contract; add it to {schema} or remove it",
+    "file_empty": "file is empty; the first line must be the header: {header}",
+    "no_rows": "has a header but no rows; {table} needs at least {min_rows} row(s)",
+    "not_utf8": "byte {offset} ({byte}) is not valid UTF-8; save the file as UTF-8",
+    "bom": "the file starts with a byte order mark (BOM); save it as UTF-8 without BOM",
+    "delimiter": "the header is separated by {found}, not commas; save the file as comma-separated",
+    # records
+    "unterminated_quote": "a quoted value opened in this row is never closed; "
+    "the rows after it were not read",
+    "bad_quoting": "the quoting cannot be read ({error}); the rows after it were not read",
+    "blank_line": "blank line; remove it",
+    "too_few_fields": "{found} fields, the header has {expected}; "
+    "the row is truncated or a comma is missing",
+    "too_many_fields": "{found} fields, the header has {expected}; "
+    "quote values that contain a comma",
+    # header
+    "unknown_column": "'{value}' is not a column of {table}{hint}; see docs/data-dictionary.md",
+    "missing_column": "missing from the header; every column of the contract must be present "
+    "(leave its cells blank)",
+    "duplicate_column": "'{value}' appears more than once in the header (columns {positions})",
+    # cells
+    "required": "blank; {column} is required",
+    "whitespace": "'{value}' has leading or trailing spaces; remove them",
+    "not_number": "'{value}' is not a number; leave the cell blank when the report gives none",
+    "not_integer": "'{value}' is not an integer",
+    "negative": "{value} is negative; {noun} must be >= 0",
+    "below_min": "{value} is below the minimum; {noun} must be >= {min}",
+    "above_max": "{value} is above the maximum; {noun} must be <= {max}",
+    "not_allowed": "'{value}' is not an allowed {what}{hint}; allowed: {allowed}",
+    "pattern": "'{value}' does not match {pattern}{hint}",
+    "pmid": "'{value}' is not a PMID; write the digits only, e.g. 19820017",
+    "doi": "'{value}' is not a DOI; write it as 10.<prefix>/<suffix>, e.g. 10.1210/jc.2009-0739",
+    "boolean": "'{value}' is not a boolean; write true or false",
+    # rows
+    "duplicate_key": "duplicate key ({key}); the same key is in row {first_row}",
+    "order": "{value} is greater than {other} {other_value}; {column} must be <= {other}",
+    "needs": "{value} is given but {other} is blank; {reason}",
+    "provenance": "blank, but the row reports {numbers}; every number needs its {column}",
+    "conditional_required": "blank, but {condition}; {reason}",
+    "no_statistic": "the row reports no statistic; give at least one of {columns} "
+    "or remove the row",
+    "case_report_patient": "blank; an observation of {design} study '{study}' must name "
+    "the man it describes (patients.csv patient_id)",
+    # references
+    "foreign_key": "'{value}' is not a {ref_column} in {ref_table}",
+    "foreign_key_scoped": "'{value}' is not a {ref_column} of {scope} in {ref_table}",
+}
+
+# How a column is named in "must be >= 0" messages; other columns are named as in the header.
+NOUNS: dict[str, str] = {
+    "sd": "a standard deviation",
+    "se": "a standard error",
+    "n": "a sample size",
+    "n_randomized": "a number randomized",
+    "p_value": "a p-value",
+    "year": "a year",
+    "duration_months": "a duration",
+    "timepoint_months": "a time point",
+    "ci_level": "a confidence level",
+    "age_years": "an age",
+    "age_at_estrogen_start_years": "an age",
+}
+
+PROVENANCE_COLUMNS = ("source", "location")
+# Pairs (low, high) that must be ordered; (q1, q3) is checked only without a median.
+ORDERED_PAIRS = (("ci_low", "ci_high"), ("q1", "median"), ("median", "q3"), ("q1", "q3"))
+# (column given, column it needs, why): a half-given pair cannot be used downstream.
+NEEDS = (
+    ("ci_low", "ci_high", "give both bounds or neither"),
+    ("ci_high", "ci_low", "give both bounds or neither"),
+    ("q1", "q3", "give both quartiles or neither"),
+    ("q3", "q1", "give both quartiles or neither"),
+    ("censor", "value", "a censored value needs its detection limit in value"),
+    ("p_value_bound", "p_value", "a bound needs the p-value it bounds"),
+)
+# Columns of which an arm_outcomes row must give at least one.
+ARM_STATISTICS = ("mean", "median", "sd", "se", "ci_low", "ci_high", "q1", "q3", "p_value")
+CONTRAST_STATISTICS = ("estimate", "se", "ci_low", "ci_high", "p_value")
+CASE_DESIGNS = ("case_report", "case_series")
+MAX_LISTED = 8  # longer lists of allowed values are shortened in messages
+
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+_INTEGER = re.compile(r"[+-]?\d+")
+_PMID = re.compile(r"[1-9]\d{0,8}")
+_DOI = re.compile(r"10\.\d{4,9}/\S+")
+_BOOLEAN = ("true", "false")
+_BOM = b"\xef\xbb\xbf"
+
+
+@dataclass(frozen=True)
+class ValidationProblem:
+    """One problem found in ``data/raw/``.
+
+    Attributes
+    ----------
+    file : str
+        Path of the file as given (the raw directory joined with the file name).
+    row : int or None
+        Line number in the file (header = 1); None for a problem of the whole file.
+    column : str or None
+        Column concerned, if any.
+    value : str or None
+        The offending value as written, if any.
+    rule : str
+        Key of :data:`RULES`.
+    message : str
+        The whole one-line message, ``"<file> row <row>, column <column>: <what is wrong>"``.
+    """
+
+    file: str
+    row: int | None
+    column: str | None
+    value: str | None
+    rule: str
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class RawDataError(ValueError):
+    """``data/raw/`` breaks the contract; the message lists every problem, one per line."""
+
+    def __init__(self, problems: Iterable[ValidationProblem]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("\n".join(p.message for p in self.problems))
+
+
+def load_schema(path: str | Path | None = None) -> dict[str, Any]:
+    """Read the data contract (by default ``analysis/schema/raw_tables.yaml``)."""
+    with open(SCHEMA_PATH if path is None else path, encoding="utf-8") as handle:
+        return yaml.safe_load(handle)
+
+
+def validate_raw(
+    raw_dir: str | Path, schema: Mapping[str, Any] | str | Path | None = None
+) -> list[ValidationProblem]:
+    """Check every table of ``raw_dir`` against the contract and return all problems.
+
+    Parameters
+    ----------
+    raw_dir : path
+        Directory holding the raw tables (``data/raw``). Paths in messages are this path
+        joined with the file name, exactly as given.
+    schema : mapping or path, optional
+        The contract, already loaded or as a YAML path; default :data:`SCHEMA_PATH`.
+
+    Returns
+    -------
+    list of ValidationProblem
+        Empty when the data satisfy the contract. Ordered by table (as in the contract), then
+        row, then column.
+    """
+    return _Validator(Path(raw_dir), _as_schema(schema)).run()
+
+
+def check_raw(
+    raw_dir: str | Path, schema: Mapping[str, Any] | str | Path | None = None
+) -> dict[str, int]:
+    """Validate ``raw_dir`` and raise if anything is wrong.
+
+    Returns
+    -------
+    dict
+        Number of data rows of each table, when the data are valid.
+
+    Raises
+    ------
+    RawDataError
+        With every problem in its message, one per line.
+    """
+    validator = _Validator(Path(raw_dir), _as_schema(schema))
+    problems = validator.run()
+    if problems:
+        raise RawDataError(problems)
+    return dict(validator.row_counts)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: ``python -m analysis validate [RAW_DIR] [--schema PATH]``.
+
+    Prints ``"<raw_dir>: N tables, M rows valid"`` and returns 0, or prints every problem on
+    stderr and returns 2.
+    """
+    parser = argparse.ArgumentParser(
+        prog="python -m analysis validate",
+        description="Check the raw tables against the data contract; writes nothing.",
+    )
+    parser.add_argument("raw_dir", nargs="?", default="data/raw", help="default: data/raw")
+    parser.add_argument("--schema", default=None, help=f"default: {SCHEMA_PATH}")
+    args = parser.parse_args(argv)
+    raw_dir = Path(args.raw_dir)
+    validator = _Validator(raw_dir, _as_schema(args.schema))
+    problems = validator.run()
+    if problems:
+        for problem in problems:
+            print(problem.message, file=sys.stderr)
+        print(f"{raw_dir}: {len(problems)} problem(s); nothing was changed", file=sys.stderr)
+        return 2
+    rows = sum(validator.row_counts.values())
+    print(f"{raw_dir}: {len(validator.row_counts)} tables, {rows} rows valid")
+    return 0
+
+
+# --------------------------------------------------------------------------------------------
+
+
+def _as_schema(schema: Mapping[str, Any] | str | Path | None) -> Mapping[str, Any]:
+    if schema is None or isinstance(schema, str | Path):
+        return load_schema(schema)
+    return schema
+
+
+def _fmt(x: float) -> str:
+    """A bound from the contract as a reader writes it: 0, 1950, 0.999."""
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"
+
+
+def _listing(values: list[str]) -> str:
+    if len(values) <= MAX_LISTED:
+        return ", ".join(values)
+    shown = ", ".join(values[: MAX_LISTED - 2])
+    return f"{shown}, ... ({len(values)} in all, see docs/data-dictionary.md)"
+
+
+def _suggest(value: str, choices: list[str]) -> str:
+    """' (did you mean 'x'?)' for a near miss, else ''."""
+    lowered = {c.lower(): c for c in choices}
+    match = lowered.get(value.strip().lower())
+    if match is None:
+        close = difflib.get_close_matches(value, choices, n=1, cutoff=0.75)
+        match = close[0] if close else None
+    return f" (did you mean '{match}'?)" if match else ""
+
+
+@dataclass
+class _Table:
+    name: str
+    path: Path
+    spec: Mapping[str, Any]
+    header: list[str] = field(default_factory=list)
+    rows: list[tuple[int, dict[str, str]]] = field(default_factory=list)  # (line, cells)
+
+
+class _Validator:
+    def __init__(self, raw_dir: Path, schema: Mapping[str, Any]) -> None:
+        self.raw_dir = raw_dir
+        self.schema = schema
+        self.vocabularies: Mapping[str, Any] = schema.get("vocabularies", {})
+        self.problems: list[tuple[int, int, int, ValidationProblem]] = []
+        self.tables: dict[str, _Table] = {}
+        self.row_counts: dict[str, int] = {}
+        self._order: dict[str, int] = {}
+
+    # reporting ------------------------------------------------------------------------------
+
+    def report(
+        self,
+        table: str,
+        rule: str,
+        *,
+        row: int | None = None,
+        column: str | None = None,
+        value: str | None = None,
+        **fields: Any,
+    ) -> None:
+        file = str(self.raw_dir / table)
+        text = RULES[rule].format(value=value, column=column, table=table, **fields)
+        where = file
+        if row is not None:
+            where += f" row {row}"
+            if column is not None:
+                where += f", column {column}"
+        problem = ValidationProblem(file, row, column, value, rule, f"{where}: {text}")
+        spec = self.schema["tables"].get(table, {}).get("columns", {})
+        position = list(spec).index(column) if column in spec else -1
+        self.problems.append(
+            (self._order.get(table, len(self._order)), row or 0, position, problem)
+        )
+
+    # driver ---------------------------------------------------------------------------------
+
+    def run(self) -> list[ValidationProblem]:
+        tables = self.schema["tables"]
+        self._order = {name: i for i, name in enumerate(tables)}
+        for name, spec in tables.items():
+            table = self.read(name, spec)
+            if table is None:
+                continue
+            self.tables[name] = table
+            self.row_counts[name] = len(table.rows)
+            for line, cells in table.rows:
+                self.check_row(table, line, cells)
+            self.check_keys(table)
+        self.check_references()
+        if self.raw_dir.is_dir():
+            for path in sorted(self.raw_dir.glob("*.csv")):
+                if path.name not in tables:
+                    self.report(
+                        path.name, "unknown_table", schema="analysis/schema/raw_tables.yaml"
+                    )
+        # sorted() is stable: problems of one cell keep the order they were found in.
+        return [p for *_, p in sorted(self.problems, key=lambda t: t[:3])]
+
+    # reading --------------------------------------------------------------------------------
+
+    def read(self, name: str, spec: Mapping[str, Any]) -> _Table | None:
+        path = self.raw_dir / name
+        columns = list(spec["columns"])
+        if not path.is_file():
+            self.report(name, "file_missing")
+            return None
+        data = path.read_bytes()
+        if not data:
+            self.report(name, "file_empty", header=",".join(columns))
+            return None
+        skipped = 0
+        if data.startswith(_BOM):
+            self.report(name, "bom", row=1)
+            skipped = len(_BOM)
+            data = data[skipped:]
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as err:
+            offset = err.start + skipped  # offsets count from the first byte of the file
+            line = data.count(b"\n", 0, err.start) + 1
+            self.report(name, "not_utf8", row=line, offset=offset, byte=f"0x{data[err.start]:02x}")
+            return None
+        table = _Table(name, path, spec)
+        reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+        while True:
+            start = reader.line_num + 1
+            try:
+                fields = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as err:
+                if "unexpected end of data" in str(err):
+                    self.report(name, "unterminated_quote", row=start)
+                else:
+                    self.report(name, "bad_quoting", row=start, error=str(err))
+                break
+            if start == 1:
+                if not self.read_header(table, fields, columns):
+                    return None
+                continue
+            if not fields:
+                self.report(name, "blank_line", row=start)
+            elif len(fields) != len(table.header):
+                rule = "too_few_fields" if len(fields) < len(table.header) else "too_many_fields"
+                self.report(name, rule, row=start, found=len(fields), expected=len(table.header))
+            else:
+                table.rows.append((start, dict(zip(table.header, fields, strict=True))))
+        if not table.header:
+            self.report(name, "file_empty", header=",".join(columns))
+            return None
+        min_rows = spec.get("min_rows", 0)
+        if reader.line_num and len(table.rows) < min_rows and not self._has_row_problems(name):
+            self.report(name, "no_rows", min_rows=min_rows)
+        return table
+
+    def _has_row_problems(self, name: str) -> bool:
+        return any(p.file == str(self.raw_dir / name) and p.row for *_, p in self.problems)
+
+    def read_header(self, table: _Table, fields: list[str], columns: list[str]) -> bool:
+        name = table.name
+        if len(fields) == 1 and len(columns) > 1:
+            for sep, label in ((";", "semicolons"), ("\t", "tabs"), ("|", "bars")):
+                if sep in fields[0]:
+                    self.report(name, "delimiter", row=1, found=label)
+                    return False
+        seen: dict[str, list[int]] = {}
+        for i, col in enumerate(fields, start=1):
+            seen.setdefault(col, []).append(i)
+        for col, positions in seen.items():
+            if len(positions) > 1:
+                self.report(
+                    name,
+                    "duplicate_column",
+                    row=1,
+                    column=col,
+                    value=col,
+                    positions=" and ".join(map(str, positions)),
+                )
+            if col not in columns:
+                hint = _suggest(col, [c for c in columns if c not in seen])
+                self.report(name, "unknown_column", row=1, column=col, value=col, hint=hint)
+        for col in columns:
+            if col not in seen:
+                self.report(name, "missing_column", row=1, column=col)
+        table.header = fields
+        return True
+
+    # cells and rows -------------------------------------------------------------------------
+
+    def check_row(self, table: _Table, line: int, cells: dict[str, str]) -> None:
+        columns: Mapping[str, Mapping[str, Any]] = table.spec["columns"]
+        for col, spec in columns.items():
+            if col not in cells:
+                continue  # reported once, as a missing column
+            value = cells[col]
+            if value == "":
+                rule_fields = self.blank_rule(table, col, cells)
+                if rule_fields is not None:
+                    rule, fields = rule_fields
+                    self.report(table.name, rule, row=line, column=col, **fields)
+                elif spec.get("required"):
+                    self.report(table.name, "required", row=line, column=col)
+                continue
+            self.check_cell(table.name, line, col, value, spec)
+        self.check_row_rules(table, line, cells)
+
+    def blank_rule(
+        self, table: _Table, col: str, cells: dict[str, str]
+    ) -> tuple[str, dict[str, Any]] | None:
+        """A more telling rule than 'required' for some blank cells, or None."""
+        columns = table.spec["columns"]
+        if col in PROVENANCE_COLUMNS:
+            key = set(table.spec.get("key", []))
+            numbers = [
+                c
+                for c, s in columns.items()
+                if s.get("type") in ("number", "integer") and c not in key and cells.get(c, "")
+            ]
+            if numbers:
+                return "provenance", {"numbers": ", ".join(numbers)}
+        if table.name == "patient_observations.csv" and col == "patient_id":
+            design = self._study_design(cells.get("study_id", ""))
+            if design in CASE_DESIGNS:
+                return "case_report_patient", {"design": design, "study": cells["study_id"]}
+        in_words = cells.get("measure") == "reported_in_words"
+        if table.name == "contrasts.csv" and col == "reported_text" and in_words:
+            return "conditional_required", {
+                "condition": "measure is reported_in_words",
+                "reason": "give the report's words",
+            }
+        return None
+
+    def _study_design(self, study_id: str) -> str | None:
+        studies = self.tables.get("studies.csv")
+        if studies is None:
+            return None
+        for _, cells in studies.rows:
+            if cells.get("study_id") == study_id:
+                return cells.get("design")
+        return None
+
+    def check_cell(self, table: str, line: int, col: str, value: str, spec: Mapping) -> None:
+        kind = spec.get("type", "string")
+        is_free_text = kind == "string" and "pattern" not in spec and "references" not in spec
+        if not is_free_text and value != value.strip():
+            self.report(table, "whitespace", row=line, column=col, value=value)
+            return
+        items = [value]
+        if "separator" in spec:
+            items = [item.strip() for item in value.split(spec["separator"]) if item.strip()]
+        for item in items:
+            self.check_value(table, line, col, item, spec, kind)
+
+    def check_value(
+        self, table: str, line: int, col: str, value: str, spec: Mapping, kind: str
+    ) -> None:
+        where = {"row": line, "column": col, "value": value}
+        if kind in ("number", "integer"):
+            if kind == "integer" and not _INTEGER.fullmatch(value):
+                self.report(table, "not_integer", **where)
+                return
+            if not _NUMBER.fullmatch(value):
+                self.report(table, "not_number", **where)
+                return
+            x = float(value)
+            noun = NOUNS.get(col, col)
+            low, high = spec.get("min"), spec.get("max")
+            if low is not None and x < low:
+                rule = "negative" if low == 0 else "below_min"
+                self.report(table, rule, noun=noun, min=_fmt(low), **where)
+            elif high is not None and x > high:
+                self.report(table, "above_max", noun=noun, max=_fmt(high), **where)
+        elif kind == "enum":
+            allowed = self.allowed(spec)
+            if value not in allowed:
+                what = spec.get("vocabulary", col)
+                hint = _suggest(value, allowed)
+                self.report(
+                    table, "not_allowed", what=what, hint=hint, allowed=_listing(allowed), **where
+                )
+        elif kind == "pmid":
+            if not _PMID.fullmatch(value):
+                self.report(table, "pmid", **where)
+        elif kind == "doi":
+            if not _DOI.fullmatch(value):
+                self.report(table, "doi", **where)
+        elif kind == "boolean":
+            if value not in _BOOLEAN:
+                self.report(table, "boolean", **where)
+        elif "pattern" in spec and not re.fullmatch(spec["pattern"], value):
+            hint = (
+                " (lower-case letters, digits and _ only)"
+                if spec["pattern"] == "^[a-z0-9_]+$"
+                else ""
+            )
+            self.report(table, "pattern", pattern=spec["pattern"], hint=hint, **where)
+
+    def allowed(self, spec: Mapping[str, Any]) -> list[str]:
+        if "allowed" in spec:
+            return [str(v) for v in spec["allowed"]]
+        return [str(v) for v in self.vocabularies[spec["vocabulary"]]]
+
+    def check_row_rules(self, table: _Table, line: int, cells: dict[str, str]) -> None:
+        name = table.name
+
+        def number(col: str) -> float | None:
+            value = cells.get(col, "")
+            return float(value) if _NUMBER.fullmatch(value) else None
+
+        for given, other, reason in NEEDS:
+            if cells.get(given, "") and other in cells and not cells[other]:
+                self.report(
+                    name,
+                    "needs",
+                    row=line,
+                    column=given,
+                    value=cells[given],
+                    other=other,
+                    reason=reason,
+                )
+        for low, high in ORDERED_PAIRS:
+            if (low, high) == ("q1", "q3") and cells.get("median", ""):
+                continue  # already covered by q1 <= median <= q3
+            a, b = number(low), number(high)
+            if a is not None and b is not None and a > b:
+                self.report(
+                    name,
+                    "order",
+                    row=line,
+                    column=low,
+                    value=cells[low],
+                    other=high,
+                    other_value=cells[high],
+                )
+        statistics = {"arm_outcomes.csv": ARM_STATISTICS, "contrasts.csv": CONTRAST_STATISTICS}
+        if name in statistics and cells.get("measure") != "reported_in_words":
+            present = [c for c in statistics[name] if c in cells]
+            if present and not any(cells[c] for c in present):
+                self.report(name, "no_statistic", row=line, columns=", ".join(present))
+
+    def check_keys(self, table: _Table) -> None:
+        key = table.spec.get("key", [])
+        if not key or any(col not in table.header for col in key):
+            return
+        columns = table.spec["columns"]
+        seen: dict[tuple, int] = {}
+        for line, cells in table.rows:
+            values = [cells[col] for col in key]
+            if any(v == "" for v in values):
+                continue  # a blank key cell is already reported as required
+            # 6 and 6.0 months are the same time point.
+            normal = tuple(
+                float(v)
+                if columns[c].get("type") in ("number", "integer") and _NUMBER.fullmatch(v)
+                else v
+                for c, v in zip(key, values, strict=True)
+            )
+            if normal in seen:
+                shown = ", ".join(f"{c}={v}" for c, v in zip(key, values, strict=True))
+                self.report(
+                    table.name, "duplicate_key", row=line, key=shown, first_row=seen[normal]
+                )
+            else:
+                seen[normal] = line
+
+    # references -----------------------------------------------------------------------------
+
+    def _resolves(self, table: _Table, col: str, value: str) -> bool:
+        """Whether ``value`` of ``col`` exists where the column's own reference points."""
+        spec = table.spec["columns"].get(col, {})
+        if "references" not in spec:
+            return True
+        ref_table_name, ref_col = spec["references"].rsplit(".", 1)
+        ref_table = self.tables.get(ref_table_name)
+        if ref_table is None:
+            return False
+        return any(cells.get(ref_col) == value for _, cells in ref_table.rows)
+
+    def check_references(self) -> None:
+        for table in self.tables.values():
+            for col, spec in table.spec["columns"].items():
+                if "references" in spec and col in table.header:
+                    self.check_reference(table, col, spec)
+
+    def check_reference(self, table: _Table, col: str, spec: Mapping[str, Any]) -> None:
+        ref_table_name, ref_col = spec["references"].rsplit(".", 1)
+        ref_table = self.tables.get(ref_table_name)
+        if ref_table is None or ref_col not in ref_table.header:
+            return  # the missing file or column is reported already
+        # A reference to arms.csv.arm is a reference to (study_id, arm): the parent key's
+        # other columns scope it, when the child row has them.
+        parent_key = ref_table.spec.get("key", [])
+        scope = [c for c in parent_key if c != ref_col and c in table.header]
+        targets = {
+            tuple(cells.get(c, "") for c in [*scope, ref_col]) for _, cells in ref_table.rows
+        }
+        for line, cells in table.rows:
+            raw = cells[col]
+            items = [raw]
+            if "separator" in spec:
+                items = [item.strip() for item in raw.split(spec["separator"]) if item.strip()]
+            for value in items:
+                if value == "" or value != value.strip():
+                    continue  # blank or badly spaced: reported by the cell checks
+                here = tuple(cells.get(c, "") for c in scope)
+                if (*here, value) in targets:
+                    continue
+                if not all(self._resolves(table, c, cells[c]) for c in scope):
+                    continue  # an unknown study is reported once, on its own column
+                where = {"row": line, "column": col, "value": value}
+                fields = {"ref_column": ref_col, "ref_table": ref_table_name}
+                if scope:
+                    shown = ", ".join(f"{c} '{v}'" for c, v in zip(scope, here, strict=True))
+                    self.report(table.name, "foreign_key_scoped", scope=shown, **where, **fields)
+                else:
+                    self.report(table.name, "foreign_key", **where, **fields)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
