@@ -1,0 +1,493 @@
+"""Estimators of the between-study variance tau2 on a design matrix, as metafor computes them.
+
+Every estimator here reproduces the arithmetic of ``metafor::rma.uni`` (version 3.8-1): the
+same starting values, the same Fisher-scoring updates with step halving, the same convergence
+threshold (1e-5 on the change in tau2) and iteration cap (100), the same root finder (a port
+of R's ``uniroot``/``zeroin``) and the same standard errors of tau2.
+
+metafor builds the k x k projection matrix ``P = W - W X (X'WX)^-1 X'W``; every quantity it
+needs (``y'Py``, ``y'PPy``, ``tr(P)``, ``tr(PP)``, ``tr(PVPV)`` ...) is computed here from
+p x p matrices and length-k vectors instead, so one evaluation costs O(k p^2), not O(k^3).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import optimize
+
+METHODS = ("FE", "DL", "REML", "PM", "ML", "HS", "SJ", "HE", "EB")
+
+#: metafor's ``control`` defaults for rma.uni (threshold, maxiter, stepadj, tau2.min/max, tol).
+DEFAULT_CONTROL = {
+    "tau2_init": None,
+    "tau2_min": 0.0,
+    "tau2_max": 100.0,
+    "threshold": 1e-5,
+    "tol": np.finfo(float).eps ** 0.25,
+    "maxiter": 100,
+    "stepadj": 1.0,
+    "ll0check": True,
+}
+
+_EPS = np.finfo(float).eps
+
+
+@dataclass(frozen=True)
+class Tau2Fit:
+    """Result of one tau2 estimation.
+
+    Attributes
+    ----------
+    tau2 : float
+        The estimate, truncated at ``tau2_min`` (0).
+    se_tau2 : float
+        Standard error of tau2 as metafor reports it (NaN for FE).
+    converged : bool
+        False only if the iterative algorithm and its fallback both failed.
+    iterations : int
+        Fisher-scoring or root-finding iterations (0 for closed forms).
+    truncated : bool
+        True when the unconstrained estimate was below zero and tau2 was set to zero.
+    notes : tuple of str
+        Human-readable notes on fallbacks taken (empty when metafor's path was followed).
+    """
+
+    tau2: float
+    se_tau2: float
+    converged: bool
+    iterations: int
+    truncated: bool
+    notes: tuple[str, ...] = ()
+
+
+class _Projection:
+    """Quantities of ``P = W - W X (X'WX)^-1 X'W`` for diagonal W without forming P.
+
+    Parameters
+    ----------
+    w : ndarray, shape (k,)
+        Diagonal of W.
+    X : ndarray, shape (k, p)
+        Design matrix.
+    """
+
+    def __init__(self, w: np.ndarray, X: np.ndarray):
+        self.w = w
+        self.X = X
+        # metafor's .invcalc: QR of sqrt(W) X, then (R'R)^-1; same conditioning here.
+        r = np.linalg.qr(np.sqrt(w)[:, None] * X, mode="r")
+        rinv = np.linalg.solve(r, np.eye(r.shape[0]))
+        self.S = rinv @ rinv.T  # (X'WX)^-1
+
+    def _xdx(self, d: np.ndarray) -> np.ndarray:
+        return self.X.T @ (self.X * d[:, None])
+
+    def beta(self, y: np.ndarray) -> np.ndarray:
+        return self.S @ (self.X.T @ (self.w * y))
+
+    def py(self, y: np.ndarray) -> np.ndarray:
+        """P y = W (y - X b)."""
+        return self.w * (y - self.X @ self.beta(y))
+
+    def ypy(self, y: np.ndarray) -> float:
+        """y'Py, the weighted residual sum of squares."""
+        resid = y - self.X @ self.beta(y)
+        return float(np.sum(self.w * resid * resid))
+
+    def tr_pa(self, a: np.ndarray | float = 1.0) -> float:
+        """tr(P A) for diagonal A."""
+        a = np.broadcast_to(np.asarray(a, dtype=float), self.w.shape)
+        w = self.w
+        return float(np.sum(w * a) - np.sum(self.S * self._xdx(w * w * a)))
+
+    def tr_papb(self, a: np.ndarray | float = 1.0, b: np.ndarray | float = 1.0) -> float:
+        """tr(P A P B) for diagonal A and B (so tr(PP), tr(PVPV), tr(PVP))."""
+        a = np.broadcast_to(np.asarray(a, dtype=float), self.w.shape)
+        b = np.broadcast_to(np.asarray(b, dtype=float), self.w.shape)
+        w = self.w
+        ma = self.S @ self._xdx(w * w * a)
+        mb = self.S @ self._xdx(w * w * b)
+        return float(
+            np.sum(w * w * a * b)
+            - 2.0 * np.sum(self.S * self._xdx(w**3 * a * b))
+            + np.sum(ma * mb.T)
+        )
+
+    def logdet_xwx(self) -> float:
+        return float(-np.linalg.slogdet(self.S)[1])
+
+
+def q_generalized(tau2: float, yi: np.ndarray, vi: np.ndarray, X: np.ndarray) -> float:
+    """Generalized Q statistic ``y'P(tau2)y`` with weights ``1/(vi + tau2)``.
+
+    Parameters
+    ----------
+    tau2 : float
+        Between-study variance at which Q is evaluated.
+    yi, vi : ndarray
+        Effect sizes and sampling variances.
+    X : ndarray
+        Design matrix (k x p).
+
+    Returns
+    -------
+    float
+        Q(tau2); Q(0) is Cochran's Q (QE with moderators).
+
+    Notes
+    -----
+    metafor's ``.QE.func``; decreasing in tau2, which makes it the estimating function of the
+    Paule-Mandel estimator and of the Q-profile confidence interval.
+    """
+    return _Projection(1.0 / (vi + tau2), X).ypy(yi)
+
+
+def uniroot(f, lower: float, upper: float, tol: float, maxiter: int) -> tuple[float, int]:
+    """Port of R's ``uniroot`` (Brent's zeroin as in R's ``R_zeroin2``).
+
+    Parameters
+    ----------
+    f : callable
+        Function of one float.
+    lower, upper : float
+        Bracket; f must change sign on it.
+    tol : float
+        R's ``tol`` (metafor passes ``.Machine$double.eps^0.25``).
+    maxiter : int
+        Iteration cap.
+
+    Returns
+    -------
+    root : float
+    iterations : int
+        Negative when the cap was reached (R warns but still returns the root).
+
+    Notes
+    -----
+    Reproduced step for step, rather than calling scipy's brentq, because metafor stops at
+    R's tolerance (about 1.2e-4): only the same iterates give the same PM and Q-profile values.
+
+    References
+    ----------
+    Brent, R. (1973). Algorithms for Minimization without Derivatives. Prentice-Hall.
+    """
+    fa, fb = f(lower), f(upper)
+    if math.isnan(fa) or math.isnan(fb):
+        raise ValueError("function value at an end point is NaN")
+    if fa * fb > 0:
+        raise ValueError("f() values at end points not of opposite sign")
+    a, b = lower, upper
+    c, fc = a, fa
+    if fa == 0.0:
+        return a, 0
+    if fb == 0.0:
+        return b, 0
+    maxit = maxiter + 1
+    while maxit:
+        maxit -= 1
+        prev_step = b - a
+        if abs(fc) < abs(fb):
+            a, b, c = b, c, b
+            fa, fb, fc = fb, fc, fb
+        tol_act = 2.0 * _EPS * abs(b) + tol / 2.0
+        new_step = (c - b) / 2.0
+        if abs(new_step) <= tol_act or fb == 0.0:
+            return b, maxiter + 1 - maxit - 1
+        if abs(prev_step) >= tol_act and abs(fa) > abs(fb):
+            cb = c - b
+            if a == c:
+                t1 = fb / fa
+                p = cb * t1
+                q = 1.0 - t1
+            else:
+                q = fa / fc
+                t1 = fb / fc
+                t2 = fb / fa
+                p = t2 * (cb * q * (q - t1) - (b - a) * (t1 - 1.0))
+                q = (q - 1.0) * (t1 - 1.0) * (t2 - 1.0)
+            if p > 0:
+                q = -q
+            else:
+                p = -p
+            if p < (0.75 * cb * q - abs(tol_act * q) / 2.0) and p < abs(prev_step * q / 2.0):
+                new_step = p / q
+        if abs(new_step) < tol_act:
+            new_step = tol_act if new_step > 0 else -tol_act
+        a, fa = b, fb
+        b += new_step
+        fb = f(b)
+        if (fb > 0 and fc > 0) or (fb < 0 and fc < 0):
+            c, fc = a, fa
+    return b, -1
+
+
+def _loglik(tau2: float, yc: np.ndarray, vi: np.ndarray, X: np.ndarray, reml: bool) -> float:
+    """(Restricted) log-likelihood as in metafor's ll0check (constant log|X'X| omitted)."""
+    k, p = X.shape
+    proj = _Projection(1.0 / (vi + tau2), X)
+    rss = proj.ypy(yc)
+    if reml:
+        return (
+            -0.5 * (k - p) * math.log(2 * math.pi)
+            - 0.5 * float(np.sum(np.log(vi + tau2)))
+            - 0.5 * proj.logdet_xwx()
+            - 0.5 * rss
+        )
+    return -0.5 * k * math.log(2 * math.pi) - 0.5 * float(np.sum(np.log(vi + tau2))) - 0.5 * rss
+
+
+def _control(control: dict | None, yi: np.ndarray) -> dict:
+    con = dict(DEFAULT_CONTROL)
+    for key, value in (control or {}).items():
+        name = key.replace(".", "_")
+        if name not in con:
+            raise ValueError(f"unknown control option {key!r}; allowed: {', '.join(con)}")
+        con[name] = value
+    if control is None or not any(k.replace(".", "_") == "tau2_max" for k in control):
+        # metafor: tau2.max <- max(tau2.max, 10 * mad(yi)^2), mad with constant 1.4826
+        mad = 1.4826 * float(np.median(np.abs(yi - np.median(yi))))
+        con["tau2_max"] = max(con["tau2_max"], 10.0 * mad**2)
+    return con
+
+
+def _fisher_scoring(method, yc, vi, X, start, con):
+    """metafor's Fisher scoring for ML/REML and its fixed-point iteration for EB."""
+    k, p = X.shape
+    tau2 = start
+    change = con["threshold"] + 1.0
+    it = 0
+    while change > con["threshold"]:
+        it += 1
+        old = tau2
+        w = 1.0 / (vi + tau2)
+        proj = _Projection(w, X)
+        if method == "ML":
+            py = proj.py(yc)
+            adj = (float(py @ py) - float(np.sum(w))) / float(np.sum(w * w))
+        elif method == "REML":
+            py = proj.py(yc)
+            adj = (float(py @ py) - proj.tr_pa()) / proj.tr_papb()
+        else:  # EB
+            adj = (proj.ypy(yc) * k / (k - p) - k) / float(np.sum(w))
+        adj *= con["stepadj"]
+        if math.isnan(adj):
+            adj = 0.0
+        while tau2 + adj < con["tau2_min"]:
+            adj /= 2.0
+        tau2 = tau2 + adj
+        change = abs(old - tau2)
+        if it > con["maxiter"]:
+            return tau2, it, False
+    return tau2, it, True
+
+
+def _bounded_fallback(method, yc, vi, X, con):
+    """Maximise the (RE)ML likelihood or solve the EB equation on [tau2_min, tau2_max]."""
+    k, p = X.shape
+    upper = float(con["tau2_max"])
+    if method == "EB":
+
+        def g(t):
+            w = 1.0 / (vi + t)
+            return _Projection(w, X).ypy(yc) * k / (k - p) - k
+
+        if g(con["tau2_min"]) <= 0:
+            return float(con["tau2_min"])
+        while g(upper) > 0:
+            upper *= 10.0
+        return float(optimize.brentq(g, con["tau2_min"], upper, xtol=1e-12))
+    reml = method == "REML"
+    res = optimize.minimize_scalar(
+        lambda t: -_loglik(t, yc, vi, X, reml),
+        bounds=(con["tau2_min"], upper),
+        method="bounded",
+        options={"xatol": 1e-10},
+    )
+    return float(res.x)
+
+
+def estimate_tau2(
+    yi: np.ndarray,
+    vi: np.ndarray,
+    X: np.ndarray,
+    method: str = "REML",
+    control: dict | None = None,
+) -> Tau2Fit:
+    """Estimate tau2 for a (mixed-effects) meta-analysis model exactly as metafor does.
+
+    Parameters
+    ----------
+    yi : ndarray, shape (k,)
+        Effect sizes.
+    vi : ndarray, shape (k,)
+        Sampling variances, all > 0.
+    X : ndarray, shape (k, p)
+        Design matrix, intercept included.
+    method : {"FE", "DL", "REML", "PM", "ML", "HS", "SJ", "HE", "EB"}
+        Estimator, spelled as in metafor.
+    control : dict, optional
+        metafor's control options: ``tau2_init``, ``tau2_min``, ``tau2_max``, ``threshold``,
+        ``tol``, ``maxiter``, ``stepadj``, ``ll0check`` (dots allowed: ``"tau2.init"``).
+
+    Returns
+    -------
+    Tau2Fit
+
+    Notes
+    -----
+    Effects are centred first, as metafor does (``Ymc``); with an intercept in X this leaves
+    every estimator unchanged. Closed forms, with ``P`` the projection for the given weights:
+
+    * DL: ``(y'Py - (k-p)) / tr(P)`` with weights 1/vi.
+    * HE: ``(y'Py - tr(PV)) / (k-p)`` with unit weights.
+    * HS: ``(y'Py - k) / sum(1/vi)``.
+    * SJ: ``tau0 * y'Py / (k-p)`` with weights ``1/(vi + tau0)``,
+      ``tau0 = var(y) (k-1)/k``.
+
+    REML and ML use Fisher scoring from the (truncated) HE estimate with step halving at the
+    lower bound, threshold 1e-5 and at most 100 iterations; afterwards the likelihood at 0 is
+    compared with the one at the estimate (metafor's ``ll0check``). EB uses metafor's
+    fixed-point update ``(y'Py k/(k-p) - k) / sum(w)``. PM solves ``Q(tau2) = k - p`` with
+    R's ``uniroot`` on ``[0, tau2_max]``. Where metafor would stop with an error
+    (non-convergence, ``tau2_max`` too low) a bounded 1-D optimiser or a widened bracket is
+    used instead and a note is returned.
+
+    References
+    ----------
+    DerSimonian, R., & Laird, N. (1986). Controlled Clinical Trials, 7, 177-188.
+    Hedges, L. V. (1983). Psychological Bulletin, 93, 388-395.
+    Hunter, J. E., & Schmidt, F. L. (2004). Methods of Meta-Analysis. Sage.
+    Sidik, K., & Jonkman, J. N. (2005). Statistics in Medicine, 24, 3247-3256.
+    Paule, R. C., & Mandel, J. (1982). J. Res. Natl. Bur. Stand., 87, 377-385.
+    Morris, C. N. (1983). JASA, 78, 47-55 (empirical Bayes).
+    Viechtbauer, W. (2005). J. Educ. Behav. Stat., 30, 261-293.
+    Viechtbauer, W. (2010). J. Stat. Softw., 36(3), 1-48.
+    """
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
+    yi = np.asarray(yi, dtype=float)
+    vi = np.asarray(vi, dtype=float)
+    X = np.asarray(X, dtype=float)
+    k, p = X.shape
+    con = _control(control, yi)
+    yc = yi - yi.mean()
+    notes: list[str] = []
+    nan = float("nan")
+
+    if method == "FE":
+        return Tau2Fit(0.0, nan, True, 0, False)
+
+    if method in ("HS", "DL"):
+        proj = _Projection(1.0 / vi, X)
+        rss = proj.ypy(yc)
+        trp = proj.tr_pa()
+        raw = (rss - k) / float(np.sum(1.0 / vi)) if method == "HS" else (rss - (k - p)) / trp
+        tau2 = max(con["tau2_min"], raw)
+        tpp = proj.tr_papb()
+        denom = float(np.sum(1.0 / vi)) if method == "HS" else trp
+        se = math.sqrt(
+            1.0 / denom**2 * (2 * (k - p) + 4 * max(tau2, 0) * trp + 2 * max(tau2, 0) ** 2 * tpp)
+        )
+        return Tau2Fit(tau2, se, True, 0, raw < con["tau2_min"])
+
+    if method == "SJ":
+        tau0 = con["tau2_init"]
+        if tau0 is None:
+            tau0 = float(np.var(yc, ddof=1) * (k - 1) / k)
+        proj = _Projection(1.0 / (vi + tau0), X)
+        raw = tau0 * proj.ypy(yc) / (k - p)
+        tau2 = max(con["tau2_min"], raw)
+        t = max(tau2, 0)
+        se = math.sqrt(
+            tau0**2
+            / (k - p) ** 2
+            * (2 * proj.tr_papb(vi, vi) + 4 * t * proj.tr_papb(vi, 1.0) + 2 * t**2 * proj.tr_papb())
+        )
+        return Tau2Fit(tau2, se, True, 0, raw < con["tau2_min"])
+
+    # HE closed form; also the starting value of ML, REML and EB.
+    unit = _Projection(np.ones(k), X)
+    tr_pv = unit.tr_pa(vi)
+    he = (unit.ypy(yc) - tr_pv) / (k - p)
+
+    if method == "HE":
+        tau2 = max(con["tau2_min"], he)
+        t = max(tau2, 0)
+        se = math.sqrt(
+            1.0 / (k - p) ** 2 * (2 * unit.tr_papb(vi, vi) + 4 * t * tr_pv + 2 * t**2 * (k - p))
+        )
+        return Tau2Fit(tau2, se, True, 0, he < con["tau2_min"])
+
+    iterations = 0
+    converged = True
+    truncated = False
+    if method == "PM":
+        target = k - p
+
+        def qf(t):
+            return q_generalized(t, yc, vi, X) - target
+
+        if qf(con["tau2_min"]) < 0:
+            tau2 = float(con["tau2_min"])
+            truncated = True
+        else:
+            upper = float(con["tau2_max"])
+            if qf(upper) > 0:
+                notes.append(
+                    f"tau2_max = {upper:g} too low for PM (metafor stops here); bracket widened"
+                )
+                while qf(upper) > 0:
+                    upper *= 10.0
+            tau2, iterations = uniroot(qf, con["tau2_min"], upper, con["tol"], con["maxiter"])
+            if iterations < 0:
+                converged = False
+                iterations = con["maxiter"]
+    else:
+        start = con["tau2_init"]
+        if start is None:
+            start = max(0.0, he, con["tau2_min"])
+        tau2, iterations, converged = _fisher_scoring(method, yc, vi, X, start, con)
+        if not converged:
+            tau2 = _bounded_fallback(method, yc, vi, X, con)
+            notes.append(
+                f"{'Fisher scoring' if method != 'EB' else 'EB iteration'} did not converge in "
+                f"{con['maxiter']} iterations; bounded 1-D optimiser used instead"
+            )
+            converged = True
+        if method in ("ML", "REML") and con["ll0check"]:
+            reml = method == "REML"
+            ll0 = _loglik(0.0, yc, vi, X, reml)
+            ll = _loglik(tau2, yc, vi, X, reml)
+            if ll0 - ll > con["tol"] and tau2 > con["threshold"]:
+                notes.append("Fisher scoring stuck at a local maximum; tau2 set to 0 (as metafor)")
+                tau2 = 0.0
+        # The constrained maximum sits on the boundary exactly when the score at 0 points down.
+        if tau2 <= con["tau2_min"]:
+            truncated = _score_at_min_negative(method, yc, vi, X, con)
+        tau2 = max(con["tau2_min"], tau2)
+
+    w = 1.0 / (vi + tau2)
+    if method == "REML":
+        se = math.sqrt(2.0 / _Projection(w, X).tr_papb())
+    elif method == "ML":
+        se = math.sqrt(2.0 / float(np.sum(w * w)))
+    else:  # PM, EB
+        se = math.sqrt(2.0 * k**2 / (k - p) / float(np.sum(w)) ** 2)
+    return Tau2Fit(float(tau2), se, converged, int(iterations), truncated, tuple(notes))
+
+
+def _score_at_min_negative(method, yc, vi, X, con) -> bool:
+    t0 = con["tau2_min"]
+    k, p = X.shape
+    w = 1.0 / (vi + t0)
+    proj = _Projection(w, X)
+    if method == "ML":
+        py = proj.py(yc)
+        return float(py @ py) - float(np.sum(w)) < 0
+    if method == "REML":
+        py = proj.py(yc)
+        return float(py @ py) - proj.tr_pa() < 0
+    return proj.ypy(yc) * k / (k - p) - k < 0
