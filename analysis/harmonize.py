@@ -1,0 +1,618 @@
+"""From reported statistics to one effect per study x outcome x scale, with a ledger.
+
+Pure functions: frames in, frames out. For every controlled study, outcome and scale
+(``absolute``: difference in change from baseline in canonical units; ``percent``:
+difference in percent change) the effect is the treatment-minus-control difference, taken
+from the best statistic the report gives, in this order of preference:
+
+a. a reported between-group difference with its SE or CI (``contrasts.csv``);
+b. a reported change (mean with SD, SE, CI or within-arm p) in each arm -> MD of changes;
+c. baseline and final mean/SD in each arm -> change with SD from the pre-post correlation r
+   (Handbook 6.5.2.8), or percent change by the delta method -> MD;
+d. final values only -> MD of final values (absolute scale only; flagged);
+e. a between-group difference with only a p-value -> SE from p (Handbook 6.5.2.3).
+
+Every step that turns reported numbers into the effect is a row of the derivation ledger
+(method, the ``file:row:column`` cells it read, its assumptions as JSON, its value and its
+reference). Results reported only in words are listed, never turned into numbers.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from analysis import conversions
+from analysis.effect_sizes import escalc
+from analysis.units import convert_unit
+
+ROW = "source_row"
+VALUE_COLUMNS = ("mean", "sd", "se", "ci_low", "ci_high", "median", "q1", "q3")
+CONTRAST_VALUE_COLUMNS = ("estimate", "se", "ci_low", "ci_high")
+HANDBOOK = "Higgins JPT et al. Cochrane Handbook for Systematic Reviews of Interventions v6.4"
+ROUTES = {
+    "a": "reported between-group difference",
+    "b": "difference in reported changes",
+    "c": "difference in changes computed from baseline and final values",
+    "d": "difference in final values (no change data)",
+    "e": "reported between-group difference with SE from its p-value",
+}
+EFFECT_COLUMNS = [
+    "study_id", "label", "year", "evidence_line", "design", "outcome", "scale", "unit",
+    "yi", "vi", "sei", "ci_low", "ci_high", "n_treatment", "n_control", "derived",
+    "derivation_ids", "rob_overall", "route", "timepoint_months", "note",
+]  # fmt: skip
+LEDGER_COLUMNS = [
+    "derivation_id", "study_id", "outcome", "scale", "step", "method", "inputs",
+    "assumptions", "value", "reference",
+]  # fmt: skip
+WORDS_COLUMNS = [
+    "study_id", "label", "evidence_line", "outcome", "timepoint_months", "reported_text",
+    "p_value", "p_value_bound", "source", "location",
+]  # fmt: skip
+
+
+# --------------------------------------------------------------------------- units
+def _factor(from_unit: str, to_unit: str, analyte: str) -> float:
+    """Multiplicative factor from ``from_unit`` to ``to_unit`` (all conversions are linear)."""
+    result = convert_unit(1.0, from_unit, to_unit, analyte)
+    return float(getattr(result, "value", result))
+
+
+def canonical_units(
+    frame: pd.DataFrame,
+    units: Mapping[str, str],
+    *,
+    value_columns: Sequence[str] = VALUE_COLUMNS,
+) -> pd.DataFrame:
+    """Convert values to the canonical unit of their outcome.
+
+    Parameters
+    ----------
+    frame
+        Rows with ``outcome``, ``unit`` and the value columns.
+    units
+        Canonical unit per outcome (``config['canonical_units']``); other outcomes and
+        values in ``percent`` keep their unit.
+    value_columns
+        Columns scaled by the conversion factor (means, SDs, CIs, quantiles).
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy with ``unit_canonical`` added and the value columns converted; ``unit``
+        keeps the reported unit so the conversion stays visible.
+
+    Notes
+    -----
+    Conversions are linear (molar mass factors, g/mg), so SDs, SEs and differences scale
+    by the same factor as means.
+    """
+    out = frame.copy()
+    target = out["outcome"].map(dict(units)).astype(object)
+    keep = target.isna() | out["unit"].isna() | (out["unit"] == "percent")
+    target = target.where(~keep, out["unit"])
+    out["unit_canonical"] = target.astype("string")
+    pairs = out.loc[out["unit"] != out["unit_canonical"], ["unit", "unit_canonical", "outcome"]]
+    factors = pd.Series(1.0, index=out.index)
+    for (unit, canonical, outcome), rows in pairs.groupby(
+        ["unit", "unit_canonical", "outcome"], sort=True
+    ).groups.items():
+        factors.loc[rows] = _factor(unit, canonical, outcome)
+    for column in value_columns:
+        if column in out:
+            out[column] = out[column].astype("float64") * factors
+    return out
+
+
+# --------------------------------------------------------------------------- ledger
+@dataclass
+class _Trail:
+    """The derivation steps of one effect, in order."""
+
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    derived: bool = False
+
+    def add(
+        self,
+        method: str,
+        inputs: Sequence[str],
+        value: float,
+        *,
+        assumptions: Mapping[str, Any] | None = None,
+        reference: str = "",
+        derived: bool = False,
+    ) -> None:
+        self.steps.append(
+            {
+                "method": method,
+                "inputs": ";".join(inputs),
+                "assumptions": json.dumps(dict(assumptions or {}), sort_keys=True),
+                "value": float(value),
+                "reference": reference,
+            }
+        )
+        self.derived = self.derived or derived
+
+    def extend(self, other: _Trail) -> None:
+        self.steps.extend(other.steps)
+        self.derived = self.derived or other.derived
+
+
+def _cells(table: str, row: Mapping[str, Any], *columns: str) -> list[str]:
+    return [f"{table}:{int(row[ROW])}:{c}" for c in columns]
+
+
+def _num(row: Mapping[str, Any] | None, column: str) -> float | None:
+    if row is None:
+        return None
+    value = row.get(column)
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return float(value)
+
+
+def _derived_value(result: Any, attribute: str = "value") -> float:
+    return float(np.asarray(getattr(result, attribute)).ravel()[0])
+
+
+# --------------------------------------------------------------------------- arm statistics
+@dataclass
+class _ArmStat:
+    """Mean, SD and n of one arm's measure, with the steps that produced them."""
+
+    mean: float
+    sd: float
+    n: float
+    trail: _Trail
+    cells: list[str]
+
+
+def _arm_n(row: Mapping[str, Any], arm_n: float | None, trail: _Trail) -> float | None:
+    n = _num(row, "n")
+    if n is None and arm_n is not None:
+        trail.add(
+            "n_from_randomized",
+            [],
+            arm_n,
+            assumptions={"n": "n randomized (arms.csv), as the report gives no analysed n"},
+        )
+        return arm_n
+    return n
+
+
+def _arm_stat(
+    row: Mapping[str, Any] | None, arm_n: float | None, table: str = "arm_outcomes.csv"
+) -> _ArmStat | None:
+    """Mean and SD of one reported arm statistic, back-calculating what is missing.
+
+    Notes
+    -----
+    Preference for the SD: reported SD; SD from SE (SD = SE sqrt(n)); SE from a CI
+    (Handbook 6.5.2.2, t quantile with n - 1 df); SE from the within-arm p-value of a change
+    (Handbook 6.5.2.3). A median with quartiles gives mean and SD by Wan et al. (2014).
+    """
+    if row is None:
+        return None
+    trail = _Trail()
+    n = _arm_n(row, arm_n, trail)
+    mean, sd = _num(row, "mean"), _num(row, "sd")
+    cells = _cells(table, row, "mean") if mean is not None else []
+    if mean is None and _num(row, "median") is not None and n is not None:
+        result = conversions.mean_sd_from_median(
+            q1=_num(row, "q1"), median=_num(row, "median"), q3=_num(row, "q3"), n=n
+        )
+        mean = _derived_value(result)
+        cells = _cells(table, row, "median", "q1", "q3")
+        trail.add(
+            result.method, cells, mean, assumptions=result.assumptions,
+            reference=result.reference, derived=True,
+        )  # fmt: skip
+        if sd is None and getattr(result, "se", None) is not None:
+            sd = _derived_value(result, "se")
+    if mean is None or n is None:
+        return None
+    if sd is not None:
+        cells = cells + _cells(table, row, "sd")
+        return _ArmStat(mean, sd, n, trail, cells)
+    se, se_cells = None, []
+    if _num(row, "se") is not None:
+        se, se_cells = _num(row, "se"), _cells(table, row, "se")
+    elif _num(row, "ci_low") is not None and _num(row, "ci_high") is not None:
+        result = conversions.se_from_ci(_num(row, "ci_low"), _num(row, "ci_high"), df=n - 1)
+        se, se_cells = _derived_value(result), _cells(table, row, "ci_low", "ci_high")
+        trail.add(
+            result.method, se_cells, se, assumptions=result.assumptions,
+            reference=result.reference, derived=True,
+        )  # fmt: skip
+    elif _num(row, "p_value") is not None and row.get("measure") != "final":
+        result = conversions.se_from_p(mean, _num(row, "p_value"), df=n - 1)
+        se, se_cells = _derived_value(result), _cells(table, row, "mean", "p_value")
+        trail.add(
+            result.method, se_cells, se, assumptions=result.assumptions,
+            reference=result.reference, derived=True,
+        )  # fmt: skip
+    if se is None:
+        return None
+    result = conversions.sd_from_se(se, n)
+    sd = _derived_value(result)
+    trail.add(
+        result.method, se_cells, sd, assumptions=result.assumptions,
+        reference=result.reference, derived=True,
+    )  # fmt: skip
+    return _ArmStat(mean, sd, n, trail, cells + se_cells)
+
+
+def _change_from_baseline_final(base: _ArmStat, final: _ArmStat, r: float) -> _ArmStat:
+    """Change mean and its SD from baseline and final values (Handbook 6.5.2.8)."""
+    trail = _Trail()
+    trail.extend(base.trail)
+    trail.extend(final.trail)
+    result = conversions.sd_change(base.sd, final.sd, r)
+    sd = _derived_value(result)
+    cells = base.cells + final.cells
+    trail.add(
+        result.method, cells, sd, assumptions=result.assumptions,
+        reference=result.reference, derived=True,
+    )  # fmt: skip
+    return _ArmStat(final.mean - base.mean, sd, min(base.n, final.n), trail, cells)
+
+
+def _percent_from_baseline_final(
+    base: _ArmStat, final: _ArmStat, r: float
+) -> tuple[float, float, _Trail]:
+    """Percent change and its SE by the delta method, from baseline and final means."""
+    trail = _Trail()
+    trail.extend(base.trail)
+    trail.extend(final.trail)
+    result = conversions.percent_change(
+        base.mean, final.mean, base.sd / math.sqrt(base.n), final.sd / math.sqrt(final.n), r
+    )
+    value, se = _derived_value(result), _derived_value(result, "se")
+    trail.add(
+        result.method, base.cells + final.cells, value, assumptions=result.assumptions,
+        reference=result.reference, derived=True,
+    )  # fmt: skip
+    return value, se, trail
+
+
+# --------------------------------------------------------------------------- routes
+@dataclass
+class _Effect:
+    """One effect before the vectorised MD step fills ``yi``/``vi`` for routes b-d."""
+
+    route: str
+    trail: _Trail
+    yi: float = math.nan
+    vi: float = math.nan
+    pair: tuple[_ArmStat, _ArmStat] | None = None
+    note: str = ""
+
+
+@dataclass
+class _Study:
+    """Everything reported for one study x outcome, indexed for the routes."""
+
+    rows: dict[tuple[str, float, str], dict[str, Any]]  # (role, timepoint, measure) -> row
+    contrasts: list[dict[str, Any]]
+    n: dict[str, float | None]  # role -> n randomized
+
+
+def _contrast_effect(row: dict[str, Any], n_total: float | None, allow_p: bool) -> _Effect | None:
+    """Route a (SE or CI reported) or, with ``allow_p``, route e (SE from the p-value)."""
+    estimate = _num(row, "estimate")
+    if estimate is None:
+        return None
+    trail = _Trail()
+    cells = _cells("contrasts.csv", row, "estimate")
+    df = n_total - 2 if n_total is not None and n_total > 2 else None
+    se, route = _num(row, "se"), "a"
+    if se is not None:
+        cells = cells + _cells("contrasts.csv", row, "se")
+    elif _num(row, "ci_low") is not None and _num(row, "ci_high") is not None:
+        level = _num(row, "ci_level") or 0.95
+        result = conversions.se_from_ci(
+            _num(row, "ci_low"), _num(row, "ci_high"), df=df, level=level
+        )
+        se = _derived_value(result)
+        cells = cells + _cells("contrasts.csv", row, "ci_low", "ci_high")
+        trail.add(result.method, cells, se, assumptions=result.assumptions,
+                  reference=result.reference, derived=True)  # fmt: skip
+    elif allow_p and _num(row, "p_value") is not None and row.get("p_value_bound") != ">":
+        result = conversions.se_from_p(estimate, _num(row, "p_value"), df=df)
+        se, route = _derived_value(result), "e"
+        assumptions = dict(result.assumptions)
+        if row.get("p_value_bound") == "<":
+            # p < x used as p = x: the SE is an upper bound, so the effect's weight is
+            # smaller than it should be (conservative).
+            assumptions["p_value_bound"] = "reported as p < bound; bound used as p (SE upper bound)"
+        cells = cells + _cells("contrasts.csv", row, "p_value")
+        trail.add(result.method, cells, se, assumptions=assumptions,
+                  reference=result.reference, derived=True)  # fmt: skip
+    else:
+        return None
+    if not se > 0:
+        return None
+    trail.add("reported_difference", cells, estimate, assumptions={"route": route})
+    return _Effect(route, trail, yi=estimate, vi=se**2)
+
+
+def _pair(study: _Study, timepoint: float, measure: str) -> tuple[_ArmStat, _ArmStat] | None:
+    stats = [
+        _arm_stat(study.rows.get((role, timepoint, measure)), study.n.get(role))
+        for role in ("treatment", "control")
+    ]
+    if stats[0] is None or stats[1] is None:
+        return None
+    return stats[0], stats[1]
+
+
+def _baseline(study: _Study, role: str) -> dict[str, Any] | None:
+    return study.rows.get((role, 0.0, "baseline")) or study.rows.get((role, 0.0, "final"))
+
+
+def _effect_for(study: _Study, timepoint: float, scale: str, r: float) -> _Effect | None:
+    """Try routes a-e in order for one scale; ``None`` when nothing numeric is reported."""
+    measure = {"absolute": "difference_in_change", "percent": "difference_in_percent_change"}
+    arm_measure = {"absolute": "change", "percent": "percent_change"}[scale]
+    contrasts = [
+        c for c in study.contrasts
+        if c["measure"] == measure[scale] and float(c["timepoint_months"]) == timepoint
+    ]  # fmt: skip
+    n_total = None
+    if study.n.get("treatment") and study.n.get("control"):
+        n_total = study.n["treatment"] + study.n["control"]
+    for row in contrasts:  # a
+        effect = _contrast_effect(row, n_total, allow_p=False)
+        if effect is not None:
+            return effect
+    pair = _pair(study, timepoint, arm_measure)  # b
+    if pair is not None:
+        trail = _Trail()
+        trail.extend(pair[0].trail)
+        trail.extend(pair[1].trail)
+        return _Effect("b", trail, pair=pair)
+    bases = [
+        _arm_stat(_baseline(study, role), study.n.get(role)) for role in ("treatment", "control")
+    ]
+    finals = _pair(study, timepoint, "final")
+    if finals is not None and bases[0] is not None and bases[1] is not None:  # c
+        if scale == "absolute":
+            changes = (
+                _change_from_baseline_final(bases[0], finals[0], r),
+                _change_from_baseline_final(bases[1], finals[1], r),
+            )
+            trail = _Trail()
+            trail.extend(changes[0].trail)
+            trail.extend(changes[1].trail)
+            return _Effect("c", trail, pair=changes)
+        (pt, set_, trail_t), (pc, sec, trail_c) = (
+            _percent_from_baseline_final(bases[0], finals[0], r),
+            _percent_from_baseline_final(bases[1], finals[1], r),
+        )
+        trail = _Trail()
+        trail.extend(trail_t)
+        trail.extend(trail_c)
+        assumptions = {"route": "c", "vi": "se_t^2 + se_c^2 (independent arms)"}
+        trail.add("difference_of_percent_changes", [], pt - pc, assumptions=assumptions)
+        return _Effect("c", trail, yi=pt - pc, vi=set_**2 + sec**2)
+    if finals is not None and scale == "absolute":  # d
+        trail = _Trail()
+        trail.extend(finals[0].trail)
+        trail.extend(finals[1].trail)
+        note = "difference in final values: no baseline or change reported"
+        return _Effect("d", trail, pair=finals, note=note)
+    if scale == "absolute":
+        for row in study.contrasts:  # a reported difference in final values
+            if (
+                row["measure"] == "difference_in_final"
+                and float(row["timepoint_months"]) == timepoint
+            ):
+                effect = _contrast_effect(row, n_total, allow_p=True)
+                if effect is not None:
+                    effect.route, effect.note = "d", "reported difference in final values"
+                    return effect
+    for row in contrasts:  # e
+        effect = _contrast_effect(row, n_total, allow_p=True)
+        if effect is not None:
+            return effect
+    return None
+
+
+def _fill_mean_differences(effects: list[_Effect]) -> None:
+    """Routes b-d: one vectorised ``escalc("MD")`` call for every arm pair."""
+    pending = [e for e in effects if e.pair is not None]
+    if not pending:
+        return
+    t = [e.pair[0] for e in pending]
+    c = [e.pair[1] for e in pending]
+    es = escalc(
+        "MD",
+        m1i=np.array([a.mean for a in t]), sd1i=np.array([a.sd for a in t]),
+        n1i=np.array([a.n for a in t]), m2i=np.array([a.mean for a in c]),
+        sd2i=np.array([a.sd for a in c]), n2i=np.array([a.n for a in c]),
+    )  # fmt: skip
+    for effect, yi, vi in zip(pending, np.asarray(es.yi), np.asarray(es.vi), strict=True):
+        effect.yi, effect.vi = float(yi), float(vi)
+        method = {"b": "md_of_changes", "c": "md_of_changes", "d": "md_of_final_values"}
+        effect.trail.add(
+            method[effect.route],
+            effect.pair[0].cells + effect.pair[1].cells,
+            effect.yi,
+            assumptions={
+                "route": effect.route,
+                "vi": "sd_t^2/n_t + sd_c^2/n_c",
+                "n_treatment": effect.pair[0].n,
+                "n_control": effect.pair[1].n,
+            },
+            reference="metafor escalc(measure='MD'); Handbook 6.5.1.1",
+        )
+
+
+# --------------------------------------------------------------------------- effects
+def _rob_overall(rob: pd.DataFrame) -> dict[str, str]:
+    overall = rob.loc[rob["domain"] == "overall"]
+    return dict(zip(overall["study_id"], overall["judgement"], strict=True))
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return [
+        {k: (None if v is pd.NA else v) for k, v in rec.items()} for rec in frame.to_dict("records")
+    ]
+
+
+def compute_effects(
+    arm_outcomes: pd.DataFrame,
+    arms: pd.DataFrame,
+    contrasts: pd.DataFrame,
+    studies: pd.DataFrame,
+    risk_of_bias: pd.DataFrame,
+    *,
+    r: float,
+    outcomes: Sequence[str],
+    scales: Sequence[str] = ("percent", "absolute"),
+    units: Mapping[str, str] | None = None,
+    level: float = 0.95,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """One treatment-minus-control effect per controlled study x outcome x scale.
+
+    Parameters
+    ----------
+    arm_outcomes
+        Arm-level statistics in canonical units (:func:`canonical_units`), with
+        ``source_row``.
+    arms, contrasts, studies, risk_of_bias
+        Raw tables as read by :func:`analysis.io.read_table` (with ``source_row``).
+        Contrasts are converted to canonical units here.
+    r
+        Pre-post correlation for route c (Handbook 6.5.2.8).
+    outcomes, scales
+        What to compute.
+    units
+        Canonical unit per outcome for the contrasts.
+    level
+        Level of the per-study CI written beside ``yi`` (normal quantile).
+
+    Returns
+    -------
+    effects, derivations, reported_in_words : pandas.DataFrame
+        Columns as in docs/architecture.md ("Processed files"); ``effects`` also carries
+        ``route`` (a-e), ``timepoint_months`` and ``note``.
+
+    Notes
+    -----
+    The follow-up used is the latest timepoint with any numeric result for the outcome.
+    ``derived`` is true when any value was imputed (r) or back-calculated (SD from SE, SE
+    from CI or p, mean from median). Route d (final values only) estimates a different
+    quantity from a change score; its effects carry a note and ``route = "d"``. Studies
+    with several arms on one side use the first arm in sorted order (logged in the note).
+
+    References
+    ----------
+    Higgins JPT et al. (eds). Cochrane Handbook for Systematic Reviews of Interventions,
+    version 6.4, chapter 6 (6.5.2.2-6.5.2.3, 6.5.2.8).
+    """
+    units = dict(units or {})
+    contrasts = canonical_units(contrasts, units, value_columns=CONTRAST_VALUE_COLUMNS)
+    controlled = studies.loc[~studies["design"].isin(["case_report", "case_series"])]
+    info = {rec["study_id"]: rec for rec in _records(controlled)}
+    rob = _rob_overall(risk_of_bias)
+    wanted = set(outcomes)
+
+    roles: dict[str, dict[str, tuple[str, float | None]]] = {}
+    for rec in _records(arms.sort_values(["study_id", "arm"])):
+        n = None if rec.get("n_randomized") is None else float(rec["n_randomized"])
+        roles.setdefault(rec["study_id"], {}).setdefault(rec["role"], (rec["arm"], n))
+    notes: dict[str, str] = {}
+    for study_id, count in arms.groupby("study_id")["role"].value_counts().items():
+        if count > 1:
+            notes[study_id[0]] = "several arms on one side: first arm in sorted order used"
+
+    grouped: dict[tuple[str, str], _Study] = {}
+    arm_role = {(s, a): role for s, v in roles.items() for role, (a, _) in v.items()}
+    for rec in _records(arm_outcomes):
+        role = arm_role.get((rec["study_id"], rec["arm"]))
+        if rec["study_id"] not in info or role is None or rec["outcome"] not in wanted:
+            continue
+        key = (rec["study_id"], rec["outcome"])
+        study = grouped.setdefault(key, _Study({}, [], {}))
+        study.rows[(role, float(rec["timepoint_months"]), rec["measure"])] = rec
+    words = []
+    for rec in _records(contrasts):
+        if rec["study_id"] not in info or rec["outcome"] not in wanted:
+            continue
+        if rec["measure"] == "reported_in_words":
+            words.append(rec)
+            continue
+        key = (rec["study_id"], rec["outcome"])
+        grouped.setdefault(key, _Study({}, [], {})).contrasts.append(rec)
+
+    made: list[tuple[tuple[str, str, str], float, _Effect]] = []
+    for (study_id, outcome), study in sorted(grouped.items()):
+        study.n = {role: n for role, (_, n) in roles.get(study_id, {}).items()}
+        times = [t for (_, t, m) in study.rows if t > 0 and m != "baseline"]
+        times += [float(c["timepoint_months"]) for c in study.contrasts]
+        if not times or (len(roles.get(study_id, {})) < 2 and not study.contrasts):
+            continue
+        timepoint = max(times)
+        for scale in scales:
+            effect = _effect_for(study, timepoint, scale, r)
+            if effect is not None:
+                made.append(((study_id, outcome, scale), timepoint, effect))
+    _fill_mean_differences([e for _, _, e in made])
+
+    z = _normal_quantile(level)
+    rows, ledger = [], []
+    for (study_id, outcome, scale), timepoint, effect in made:
+        if not (math.isfinite(effect.yi) and math.isfinite(effect.vi) and effect.vi > 0):
+            continue
+        ids = []
+        for step, entry in enumerate(effect.trail.steps, start=1):
+            derivation_id = f"{study_id}:{outcome}:{scale}:{step:02d}"
+            ids.append(derivation_id)
+            ledger.append({"derivation_id": derivation_id, "study_id": study_id,
+                           "outcome": outcome, "scale": scale, "step": step, **entry})  # fmt: skip
+        study = grouped[(study_id, outcome)]
+        unit = "percent"
+        if scale == "absolute":
+            unit = next(
+                (row.get("unit_canonical") for row in [*study.rows.values(), *study.contrasts]
+                 if row.get("unit_canonical")), None,
+            )  # fmt: skip
+        n_t, n_c = (effect.pair[0].n, effect.pair[1].n) if effect.pair else (
+            study.n.get("treatment"), study.n.get("control"))  # fmt: skip
+        sei = math.sqrt(effect.vi)
+        meta = info[study_id]
+        note = "; ".join(x for x in (effect.note, notes.get(study_id, "")) if x)
+        rows.append({
+            "study_id": study_id, "label": meta["label"], "year": meta["year"],
+            "evidence_line": meta["evidence_line"], "design": meta["design"],
+            "outcome": outcome, "scale": scale, "unit": unit, "yi": effect.yi,
+            "vi": effect.vi, "sei": sei, "ci_low": effect.yi - z * sei,
+            "ci_high": effect.yi + z * sei, "n_treatment": n_t, "n_control": n_c,
+            "derived": effect.trail.derived, "derivation_ids": ";".join(ids),
+            "rob_overall": rob.get(study_id), "route": effect.route,
+            "timepoint_months": timepoint, "note": note,
+        })  # fmt: skip
+    effects = pd.DataFrame(rows, columns=EFFECT_COLUMNS)
+    effects["n_treatment"] = effects["n_treatment"].astype("Int64")
+    effects["n_control"] = effects["n_control"].astype("Int64")
+    derivations = pd.DataFrame(ledger, columns=LEDGER_COLUMNS)
+    in_words = pd.DataFrame(
+        [{**{c: w.get(c) for c in WORDS_COLUMNS}, "label": info[w["study_id"]]["label"],
+          "evidence_line": info[w["study_id"]]["evidence_line"]} for w in words],
+        columns=WORDS_COLUMNS,
+    )  # fmt: skip
+    return effects, derivations, in_words
+
+
+def _normal_quantile(level: float) -> float:
+    from scipy.stats import norm
+
+    return float(norm.ppf(0.5 + level / 2))
