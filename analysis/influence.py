@@ -1,0 +1,231 @@
+"""Leave-one-out and cumulative meta-analysis, as metafor's ``leave1out`` and ``cumul``.
+
+Each returns a tidy frame with one row per refit of ``analysis.pooling.rma``: the columns are the
+project's vocabulary for metafor's (``estimate, se, zval/tval, pval, ci.lb, ci.ub, Q, Qp, tau2,
+I2, H2`` become ``estimate, se, stat, pvalue, ci_low, ci_high, q, q_pvalue, tau2, i2, h2``).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from analysis.pooling import rma
+from analysis.warnings import MetaAnalysisWarning, NotPooledWarning
+
+#: Columns of both frames after the label column and ``k``.
+RESULT_COLUMNS = (
+    "estimate",
+    "se",
+    "stat",
+    "pvalue",
+    "ci_low",
+    "ci_high",
+    "q",
+    "q_pvalue",
+    "tau2",
+    "i2",
+    "h2",
+    "converged",
+    "note",
+)
+
+
+def _inputs(yi: Any, vi: Any, slab: Sequence[Any] | None) -> tuple[np.ndarray, np.ndarray, list]:
+    yi = np.asarray(yi, dtype=float)
+    vi = np.asarray(vi, dtype=float)
+    if yi.ndim != 1 or vi.shape != yi.shape:
+        raise ValueError(
+            f"yi and vi must be 1-d arrays of the same length (got shapes {yi.shape} and "
+            f"{vi.shape})"
+        )
+    labels = [f"Study {i + 1}" for i in range(yi.size)] if slab is None else list(map(str, slab))
+    if len(labels) != yi.size:
+        raise ValueError(f"slab has {len(labels)} labels for k = {yi.size} studies")
+    return yi, vi, labels
+
+
+def _row(fit: Any) -> dict[str, Any]:
+    return {
+        "k": int(fit.k),
+        "estimate": float(fit.estimate),
+        "se": float(fit.se),
+        "stat": float(fit.stat),
+        "pvalue": float(fit.pvalue),
+        "ci_low": float(fit.ci_low),
+        "ci_high": float(fit.ci_high),
+        "q": float(fit.q),
+        "q_pvalue": float(fit.q_pvalue),
+        "tau2": float(fit.tau2),
+        "i2": float(fit.i2),
+        "h2": float(fit.h2),
+        "converged": bool(fit.converged),
+        "note": "; ".join(fit.warnings),
+    }
+
+
+def _failed_row(k: int, error: Exception) -> dict[str, Any]:
+    # metafor leaves a row of NA when a refit fails; the reason is kept here.
+    row: dict[str, Any] = dict.fromkeys(RESULT_COLUMNS, math.nan)
+    row.update(k=k, converged=False, note=f"refit failed: {error}")
+    return row
+
+
+def _fit_rows(
+    subsets: list[np.ndarray],
+    yi: np.ndarray,
+    vi: np.ndarray,
+    labels: list,
+    rma_kwargs: dict[str, Any],
+    quiet: Callable[[int], bool],
+) -> list[dict[str, Any]]:
+    # The Q-profile CI of tau2 is not a column of these frames; skipping it saves k root searches.
+    rma_kwargs = {"tau2_ci": False, **rma_kwargs}
+    rows = []
+    for i, idx in enumerate(subsets):
+        with warnings.catch_warnings():
+            if quiet(idx.size):
+                # A one-study step is expected in these analyses, not an event to report.
+                warnings.simplefilter("ignore", NotPooledWarning)
+            try:
+                fit = rma(yi[idx], vi[idx], slab=[labels[j] for j in idx], **rma_kwargs)
+            except (ValueError, ArithmeticError, np.linalg.LinAlgError) as error:
+                warnings.warn(
+                    f"refit {i + 1} of {len(subsets)} failed: {error}",
+                    MetaAnalysisWarning,
+                    stacklevel=3,
+                )
+                rows.append(_failed_row(idx.size, error))
+                continue
+        rows.append(_row(fit))
+    return rows
+
+
+def leave_one_out(
+    yi: Any, vi: Any, *, slab: Sequence[Any] | None = None, **rma_kwargs: Any
+) -> pd.DataFrame:
+    """Refit the model k times, each time omitting one study (metafor's ``leave1out``).
+
+    Parameters
+    ----------
+    yi, vi : array_like
+        Effect sizes and sampling variances, k >= 2.
+    slab : sequence, optional
+        Study labels (default ``"Study 1"``, ...).
+    **rma_kwargs
+        Passed to every ``rma`` call (``method``, ``test``, ``level``, ``control`` ...), as
+        metafor reuses the fitted model's settings. ``mods`` is not allowed.
+
+    Returns
+    -------
+    DataFrame
+        One row per study in input order: ``omitted`` (label of the study left out), ``k``
+        (studies in the refit, k - 1), ``estimate, se, stat, pvalue, ci_low, ci_high, q,
+        q_pvalue, tau2, i2, h2`` of the refit, ``converged`` and ``note`` (its warnings, or why
+        it failed; a failed refit has NaN results, as metafor's NA).
+
+    Raises
+    ------
+    ValueError
+        With k < 2, or when ``mods`` is passed.
+
+    Notes
+    -----
+    ``stat`` is the z statistic, or t with k - 2 df under ``test="knha"``/``"adhoc"``; ``i2``
+    is in percent. With k = 2 each refit holds one study, reported unpooled (the study's own
+    estimate and standard error, tau2 = 0, Q = 0), as metafor does.
+
+    References
+    ----------
+    Viechtbauer W, Cheung MWL (2010). Outlier and influence diagnostics for meta-analysis.
+    Research Synthesis Methods 1:112-125.
+    """
+    yi, vi, labels = _inputs(yi, vi, slab)
+    _no_mods(rma_kwargs)
+    k = yi.size
+    if k < 2:
+        raise ValueError(f"leave-one-out needs at least 2 studies (k = {k})")
+    everything = np.arange(k)
+    subsets = [everything[everything != i] for i in range(k)]
+    rows = _fit_rows(subsets, yi, vi, labels, rma_kwargs, quiet=lambda size: False)
+    frame = pd.DataFrame(rows)
+    frame.insert(0, "omitted", labels)
+    return frame[["omitted", "k", *RESULT_COLUMNS]]
+
+
+def cumulative(
+    yi: Any,
+    vi: Any,
+    *,
+    order: Sequence[Any] | None = None,
+    slab: Sequence[Any] | None = None,
+    **rma_kwargs: Any,
+) -> pd.DataFrame:
+    """Cumulative meta-analysis: add the studies one at a time (metafor's ``cumul``).
+
+    Parameters
+    ----------
+    yi, vi : array_like
+        Effect sizes and sampling variances.
+    order : sequence, optional
+        A sort key per study (e.g. publication year): studies are added in increasing order of
+        it, ties kept in input order (metafor 3.8's ``order`` argument). Default: input order.
+    slab : sequence, optional
+        Study labels (default ``"Study 1"``, ...).
+    **rma_kwargs
+        Passed to every ``rma`` call (``method``, ``test``, ``level``, ``control`` ...).
+        ``mods`` is not allowed.
+
+    Returns
+    -------
+    DataFrame
+        One row per step in the order of accumulation: ``added`` (label of the study added at
+        that step), ``k`` (studies pooled so far), then ``estimate, se, stat, pvalue, ci_low,
+        ci_high, q, q_pvalue, tau2, i2, h2, converged, note`` as in :func:`leave_one_out`. The
+        last row is the model on all studies.
+
+    Raises
+    ------
+    ValueError
+        When ``order`` does not have one key per study, or when ``mods`` is passed.
+
+    Notes
+    -----
+    The first step holds a single study and is reported unpooled (its own estimate and
+    standard error), as metafor does; the ``NotPooledWarning`` of that step is not raised,
+    because a one-study first step is part of the method, not an event.
+
+    References
+    ----------
+    Lau J, Antman EM, Jimenez-Silva J, Kupelnick B, Mosteller F, Chalmers TC (1992). Cumulative
+    meta-analysis of therapeutic trials for myocardial infarction. N Engl J Med 327:248-254.
+    """
+    yi, vi, labels = _inputs(yi, vi, slab)
+    _no_mods(rma_kwargs)
+    k = yi.size
+    if k < 1:
+        raise ValueError("cumulative meta-analysis needs at least 1 study (k = 0)")
+    if order is None:
+        sequence = np.arange(k)
+    else:
+        keys = np.asarray(order)
+        if keys.shape != (k,):
+            raise ValueError(f"order has {keys.size} keys for k = {k} studies")
+        sequence = np.argsort(keys, kind="stable")
+    subsets = [sequence[: i + 1] for i in range(k)]
+    rows = _fit_rows(subsets, yi, vi, labels, rma_kwargs, quiet=lambda size: size == 1)
+    frame = pd.DataFrame(rows)
+    frame.insert(0, "added", [labels[j] for j in sequence])
+    return frame[["added", "k", *RESULT_COLUMNS]]
+
+
+def _no_mods(rma_kwargs: dict[str, Any]) -> None:
+    if rma_kwargs.get("mods") is not None:
+        raise ValueError(
+            "leave-one-out and cumulative analyses apply to models without moderators (mods)"
+        )
