@@ -103,8 +103,8 @@ RULES: dict[str, str] = {
     "case_report_patient": "blank; an observation of {design} study '{study}' must name "
     "the man it describes (patients.csv patient_id)",
     # references
-    "foreign_key": "'{value}' is not a {ref_column} in {ref_table}",
-    "foreign_key_scoped": "'{value}' is not a {ref_column} of {scope} in {ref_table}",
+    "foreign_key": "'{value}' is {not_a} {ref_column} in {ref_table}",
+    "foreign_key_scoped": "'{value}' is {not_a} {ref_column} of {scope} in {ref_table}",
 }
 
 # How a column is named in "must be >= 0" messages; other columns are named as in the header.
@@ -675,7 +675,8 @@ class _Validator:
                 if not all(self._resolves(table, c, cells[c]) for c in scope):
                     continue  # an unknown study is reported once, on its own column
                 where = {"row": line, "column": col, "value": value}
-                fields = {"ref_column": ref_col, "ref_table": ref_table_name}
+                article = "not an" if ref_col[0] in "aeiou" else "not a"
+                fields = {"ref_column": ref_col, "ref_table": ref_table_name, "not_a": article}
                 if scope:
                     shown = ", ".join(f"{c} '{v}'" for c, v in zip(scope, here, strict=True))
                     self.report(table.name, "foreign_key_scoped", scope=shown, **where, **fields)
