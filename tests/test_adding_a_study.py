@@ -1,7 +1,7 @@
 """docs/adding-a-study.md works as written: its rows, appended to data/raw/, validate clean.
 
-The rows are parsed from the page's fenced ``csv data/raw/<table>.csv`` blocks, so the page and
-this test cannot drift apart.
+The rows are parsed from the page's fenced ``csv data/raw/<table>.csv`` blocks
+(``conftest.example_blocks``), so the page and this test cannot drift apart.
 """
 
 import csv
@@ -9,31 +9,9 @@ import io
 import re
 from pathlib import Path
 
+from conftest import ADDING_A_STUDY, RAW_DIR, append_example_rows, example_blocks
+
 from analysis.validate import validate_raw
-from conftest import REPO_ROOT
-
-DOC = REPO_ROOT / "docs" / "adding-a-study.md"
-BLOCK = re.compile(r"^```csv data/raw/(?P<table>\S+)\n(?P<body>.*?)^```$", re.M | re.S)
-
-
-def doc_blocks() -> list[tuple[str, list[str]]]:
-    """(table, lines) of each csv block of the page, header line first."""
-    return [(m["table"], m["body"].splitlines()) for m in BLOCK.finditer(DOC.read_text("utf-8"))]
-
-
-def append_doc_rows(raw: Path) -> dict[str, list[int]]:
-    """Append the page's rows to the tables in ``raw``; return the line numbers they got."""
-    lines_added: dict[str, list[int]] = {}
-    for table, (header, *rows) in doc_blocks():
-        path = raw / table
-        text = path.read_text("utf-8")
-        assert text.splitlines()[0] == header, f"{table}: the page's header is not the file's"
-        if not text.endswith("\n"):
-            text += "\n"
-        first = text.count("\n") + 1
-        path.write_text(text + "".join(f"{row}\n" for row in rows), "utf-8")
-        lines_added.setdefault(table, []).extend(range(first, first + len(rows)))
-    return lines_added
 
 
 def problems_of(raw: Path) -> list[str]:
@@ -41,7 +19,7 @@ def problems_of(raw: Path) -> list[str]:
 
 
 def test_page_shows_rows_for_every_table_an_included_study_needs():
-    tables = {table for table, _ in doc_blocks()}
+    tables = {table for table, _ in example_blocks()}
     assert tables >= {
         "screening.csv",
         "studies.csv",
@@ -56,7 +34,7 @@ def test_page_shows_rows_for_every_table_an_included_study_needs():
 
 def test_rows_of_the_page_add_no_problem_to_shipped_data(raw_copy):
     before = problems_of(raw_copy)
-    added = append_doc_rows(raw_copy)
+    added = append_example_rows(raw_copy)
     after = problems_of(raw_copy)
     assert sum(len(v) for v in added.values()) >= 20
     assert [m for m in after if m not in before] == []
@@ -66,15 +44,15 @@ def test_rows_of_the_page_validate_clean_on_their_own(tmp_path):
     """Against empty tables, the example alone satisfies the contract (studies has rows)."""
     raw = tmp_path / "raw"
     raw.mkdir()
-    for path in (REPO_ROOT / "data" / "raw").glob("*.csv"):
+    for path in RAW_DIR.glob("*.csv"):
         (raw / path.name).write_text(path.read_text("utf-8").splitlines()[0] + "\n", "utf-8")
-    append_doc_rows(raw)
+    append_example_rows(raw)
     assert problems_of(raw) == []
 
 
 def test_misspelt_arm_gives_the_message_the_page_shows(raw_copy):
     before = problems_of(raw_copy)
-    added = append_doc_rows(raw_copy)
+    added = append_example_rows(raw_copy)
     path = raw_copy / "contrasts.csv"
     lines = path.read_text("utf-8").splitlines(keepends=True)
     row = added["contrasts.csv"][1]  # the second contrast of the example, as the page says
@@ -93,6 +71,7 @@ def test_misspelt_arm_gives_the_message_the_page_shows(raw_copy):
         "'placebos' is not an arm of study_id 'example_2029' in arms.csv"
     )
     assert new == [expected]
-    shown = re.search(r"^data/raw/contrasts\.csv row \d+, .*$", DOC.read_text("utf-8"), re.M)
+    page = ADDING_A_STUDY.read_text("utf-8")
+    shown = re.search(r"^data/raw/contrasts\.csv row \d+, .*$", page, re.M)
     assert shown is not None
     assert re.sub(r"row \d+", f"row {row}", shown[0]) == expected.replace(f"{raw_copy}", "data/raw")
