@@ -140,13 +140,52 @@ fivenum <- list(
   five_numbers = list(mean = s3_mean, sd = s3_sd)
 )
 
+# --- conversions (Cochrane Handbook ch. 6) --------------------------------------------------
+# Percent change of a mean with its delta-method SE = 100 * exp(yi) * sqrt(vi) of metafor's
+# ROMC (log ratio of means for paired data), with sd = se * sqrt(n).
+pc <- data.frame(mean_baseline = c(0.954, 1.20, 30.6, 250), mean_final = c(0.912, 1.26, 38.5, 180),
+                 se_baseline = c(0.017, 0.05, 3.35, 20), se_final = c(0.016, 0.06, 2.59, 25),
+                 r = c(0.95, 0.5, 0.47, 0), n = c(52, 20, 20, 15))
+romc <- with(pc, escalc(measure = "ROMC", m1i = mean_final, m2i = mean_baseline,
+                        sd1i = se_final * sqrt(n), sd2i = se_baseline * sqrt(n), ri = r, ni = n))
+percent_change <- list(
+  call = paste("escalc(measure = 'ROMC', m1i = mean_final, m2i = mean_baseline,",
+               "sd1i = se_final * sqrt(n), sd2i = se_baseline * sqrt(n), ri = r, ni = n);",
+               "value = 100 * (exp(yi) - 1), se = 100 * exp(yi) * sqrt(vi)"),
+  inputs = as.list(pc), value = 100 * (exp(romc$yi) - 1), se = 100 * exp(romc$yi) * sqrt(romc$vi))
+
+# SE from a CI: t quantile with n - 1 df below n = 60 (Handbook 6.5.2.2), else normal.
+ci <- data.frame(low = c(46, 0.8, -2.5, 10), high = c(58, 1.3, 0.5, 14), n = c(25, 10, 60, 200),
+                 level = c(0.95, 0.95, 0.95, 0.90))
+ci_q <- with(ci, ifelse(n < 60, qt((1 + level) / 2, n - 1), qnorm((1 + level) / 2)))
+se_from_ci <- list(call = "(high - low) / (2 * ifelse(n < 60, qt((1 + level)/2, n - 1), qnorm((1 + level)/2)))",
+                   inputs = as.list(ci), q = ci_q, se = with(ci, (high - low) / (2 * ci_q)))
+
+# SE from a two-sided p: z (no df) or t (df).
+pv <- list(estimate = c(-0.05, 2.1, 0.3), p = c(0.008, 0.03, 0.5), df = c(NA, 18, NA))
+p_stat <- with(pv, ifelse(is.na(df), qnorm(p / 2, lower.tail = FALSE), qt(p / 2, df, lower.tail = FALSE)))
+se_from_p <- list(call = "abs(estimate) / ifelse(is.na(df), qnorm(p/2, lower.tail = FALSE), qt(p/2, df, lower.tail = FALSE))",
+                  inputs = pv, se = abs(pv$estimate) / p_stat)
+
+# Combining two groups: the formula must reproduce the mean and SD of the pooled raw data.
+set.seed(20260101)
+g1 <- rnorm(13, 1.02, 0.11); g2 <- rnorm(21, 0.95, 0.14)
+combine_groups <- list(
+  call = "set.seed(20260101); g1 <- rnorm(13, 1.02, 0.11); g2 <- rnorm(21, 0.95, 0.14); mean(c(g1, g2)); sd(c(g1, g2))",
+  inputs = list(n1 = 13, m1 = mean(g1), sd1 = sd(g1), n2 = 21, m2 = mean(g2), sd2 = sd(g2)),
+  n = 34, mean = mean(c(g1, g2)), sd = sd(c(g1, g2)))
+
+conversions <- list(percent_change = percent_change, se_from_ci = se_from_ci,
+                    se_from_p = se_from_p, combine_groups = combine_groups)
+
 out <- list(
   generated_by = "tests/reference/make_reference_escalc.R",
   r_version = R.version.string,
   metafor_version = as.character(packageVersion("metafor")),
   metadat_version = as.character(packageVersion("metadat")),
   escalc = cases,
-  fivenum = fivenum
+  fivenum = fivenum,
+  conversions = conversions
 )
 writeLines(toJSON(out, auto_unbox = TRUE, digits = NA, na = "string", pretty = TRUE),
            "tests/reference/metafor_escalc.json")
