@@ -456,7 +456,10 @@ def _fit_uni(yi, vi, X, slab, method, test, level, tau2_ci, control, log):
     df = float(k - p) if test != "z" else math.nan
     est = float(beta[0])
     se = math.sqrt(vb[0, 0])
-    stat = est / se if se > 0 else math.nan
+    # se = 0 happens with Knapp-Hartung when every yi is equal; metafor then reports an
+    # infinite statistic and p = 0, and so does this (0/0 stays NaN).
+    with np.errstate(divide="ignore", invalid="ignore"):
+        stat = float(np.float64(est) / np.float64(se))
     crit = _crit(test, level, df)
     pval = float(_pvalues(test, np.array([stat]), df)[0])
     qt = q_test(yi, vi, X)
@@ -477,6 +480,9 @@ def _fit_uni(yi, vi, X, slab, method, test, level, tau2_ci, control, log):
         if not interval.converged:
             log.warn("Q-profile search for a tau2 bound failed", ConvergenceWarning)
     pi_low, pi_high = prediction_interval(est, se, tau2, crit)
+    if method == "FE":
+        # metafor's predict() reports no prediction interval for a common-effect model.
+        pi_low = pi_high = math.nan
     return MetaResult(
         k=k,
         method=method,
@@ -549,8 +555,9 @@ def _single_study(yi, vi, slab, method, test, level, log):
         q=0.0,
         q_df=0,
         q_pvalue=1.0,
-        pi_low=est - crit * se,
-        pi_high=est + crit * se,
+        # metafor's predict() gives the CI as PI for k = 1, and no PI for a FE model.
+        pi_low=est - crit * se if method != "FE" else nan,
+        pi_high=est + crit * se if method != "FE" else nan,
         weights=np.array([100.0]),
         yi=yi,
         vi=vi,
