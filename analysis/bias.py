@@ -402,7 +402,7 @@ def _estimate_k0(centred: np.ndarray, estimator: str) -> tuple[float, float]:
     if estimator == "L0":
         k0 = (4 * sr - k * (k + 1)) / (2 * k - 1)
     else:  # Q0
-        k0 = k - 0.5 - math.sqrt(2 * k**2 - 4 * sr + 0.25)
+        k0 = k - 0.5 - _sqrt(2 * k**2 - 4 * sr + 0.25)
     var_sr = (
         k * (k + 1) * (2 * k + 1)
         + 10 * k0**3
@@ -413,10 +413,15 @@ def _estimate_k0(centred: np.ndarray, estimator: str) -> tuple[float, float]:
         + 6 * k**2 * k0
     ) / 24
     if estimator == "L0":
-        se_k0 = 4 * math.sqrt(var_sr) / (2 * k - 1)
+        se_k0 = 4 * _sqrt(var_sr) / (2 * k - 1)
     else:
-        se_k0 = 2 * math.sqrt(var_sr) / math.sqrt((k - 0.5) ** 2 - k0 * (2 * k - k0 - 1))
+        se_k0 = 2 * _sqrt(var_sr) / _sqrt((k - 0.5) ** 2 - k0 * (2 * k - k0 - 1))
     return k0, se_k0
+
+
+def _sqrt(value: float) -> float:
+    """R's ``sqrt``: NaN for a negative argument (a far negative k0 makes var(Sr) < 0)."""
+    return math.sqrt(value) if value >= 0 else math.nan
 
 
 def _estimate_side(yi: np.ndarray, vi: np.ndarray, method: str) -> str:
@@ -539,8 +544,13 @@ def trimfill(
         centred = ys - beta
         centred[np.abs(centred) <= tiny] = 0.0
         k0_raw, se_k0 = _estimate_k0(centred, estimator)
+        if math.isnan(k0_raw):
+            raise RuntimeError(
+                f"Trim-and-fill: the {estimator} estimator is undefined for these data "
+                "(square root of a negative number); try estimator='L0'"
+            )
         k0 = max(0, _round_half_even(k0_raw))
-        se_k0 = max(0.0, se_k0)
+        se_k0 = se_k0 if math.isnan(se_k0) else max(0.0, se_k0)
 
     p_k0 = None
     if estimator == "R0":

@@ -251,8 +251,15 @@ trimfill_cases <- list(
   trimfill_case("bcg", "REML", "R0", "right"),
   trimfill_case("bcg", "DL", "R0"),
   trimfill_case("egger2001", "REML", "L0"),
-  trimfill_case("egger2001", "FE", "R0")
+  trimfill_case("egger2001", "FE", "R0"),
+  trimfill_case("hackshaw1998", "REML", "Q0"),
+  trimfill_case("bcg", "DL", "Q0", "right"),
+  trimfill_case("hackshaw1998", "FE", "Q0", "right")
 )
+# trimfill(rma(yi, vi, method="DL"), estimator="Q0") on dat.egger2001 stops in metafor with
+# "missing value where TRUE/FALSE needed" (sqrt of a negative number in Q0); the Python tests
+# check that trimfill raises there too.
+# that trimfill raises there too.
 # No trimfill reference on the identical effects: there metafor's ranks are those of rounding
 # noise around beta (|yi - beta| ~ 1e-16) and its k0 oscillates 6, 0, 6, ... until
 # "Trim and fill algorithm did not converge". The Python tests check k0 = 0 there instead.
