@@ -388,7 +388,8 @@ def correlation_from_sds(
     sdb, sdf = _positive("sd_baseline", sd_baseline), _positive("sd_final", sd_final)
     sdc = _nonnegative("sd_change", sd_change)
     r = (sdb**2 + sdf**2 - sdc**2) / (2 * sdb * sdf)
-    outside = np.abs(r) > 1
+    # A hair above 1 is rounding (e.g. r = ±1 reconstructed from SDs), not inconsistency.
+    outside = np.abs(r) > 1 + 1e-9
     if outside.any():
         warnings.warn(
             f"correlation_from_sds: implied correlation {_collapse(r)} lies outside [-1, 1]; "

@@ -1,0 +1,324 @@
+"""Tests of analysis.conversions (Cochrane Handbook ch. 6) against R and known values."""
+
+import json
+import math
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import stats
+
+from analysis import conversions as cv
+from analysis.warnings import DataWarning
+
+REFERENCE = json.loads(
+    (Path(__file__).parent / "reference" / "metafor_escalc.json").read_text(encoding="utf-8")
+)
+# Closed forms and R's quantile functions: rounding plus jsonlite's 15 significant digits.
+RTOL = 1e-10
+
+
+def _num(values):
+    return np.array([math.nan if isinstance(v, str) else v for v in values], dtype=float)
+
+
+def _inputs(section):
+    return {k: _num(v) if isinstance(v, list) else v for k, v in section["inputs"].items()}
+
+
+# --- SE, SD, CI, p --------------------------------------------------------------------------
+
+
+def test_sd_from_se_and_se_from_sd_are_inverse():
+    sd = cv.sd_from_se(0.5, 36)
+    assert sd.value == pytest.approx(3.0)
+    assert cv.se_from_sd(sd.value, 36).value == pytest.approx(0.5)
+    assert sd.se is None
+    assert "6.5.2.2" in sd.reference
+
+
+def test_se_from_ci_matches_r_quantiles():
+    ref = REFERENCE["conversions"]["se_from_ci"]
+    x = _inputs(ref)
+    for i in range(len(x["n"])):
+        result = cv.se_from_ci(x["low"][i], x["high"][i], n=x["n"][i], level=x["level"][i])
+        assert result.value == pytest.approx(ref["se"][i], rel=RTOL)
+        assert result.assumptions["q"] == pytest.approx(ref["q"][i], rel=RTOL)
+
+
+def test_se_from_ci_uses_t_below_sixty_as_handbook_example():
+    # Handbook 6.5.2.2: n = 25 gives the t quantile 2.0639 instead of 1.96.
+    small = cv.se_from_ci(46, 58, n=25)
+    assert small.assumptions["distribution"] == "t"
+    assert small.assumptions["df"] == 24
+    assert small.assumptions["q"] == pytest.approx(2.0639, abs=1e-4)
+    large = cv.se_from_ci(46, 58, n=60)
+    assert large.assumptions["distribution"] == "normal"
+    assert large.value == pytest.approx(12 / 3.92, rel=1e-3)
+
+
+def test_se_from_ci_records_that_normal_was_assumed_without_n():
+    result = cv.se_from_ci(1.0, 3.0)
+    assert result.assumptions["distribution"] == "normal"
+    assert "assumed" in result.assumptions["df_source"]
+
+
+def test_se_from_ci_given_df_overrides_n():
+    result = cv.se_from_ci(-1.0, 1.0, n=100, df=18)
+    assert result.assumptions["distribution"] == "t"
+    assert result.value == pytest.approx(1 / stats.t.ppf(0.975, 18))
+
+
+def test_se_from_ci_on_log_scale_for_ratios():
+    result = cv.se_from_ci(0.5, 2.0, log_scale=True)
+    assert result.value == pytest.approx(math.log(4) / (2 * stats.norm.ppf(0.975)))
+    assert result.assumptions["log_scale"] is True
+
+
+def test_se_from_ci_handles_arrays_with_mixed_distributions():
+    result = cv.se_from_ci([46, 46], [58, 58], n=[25, 100])
+    assert result.assumptions["distribution"] == ["t", "normal"]
+    # The wider t quantile turns the same CI into a smaller SE.
+    assert result.value[0] < result.value[1]
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    estimate=st.floats(-1e3, 1e3),
+    se=st.floats(1e-3, 1e2),
+    n=st.integers(2, 500),
+    level=st.sampled_from([0.8, 0.9, 0.95, 0.99]),
+)
+def test_se_from_ci_recovers_the_se_a_ci_was_built_from(estimate, se, n, level):
+    q = stats.t.ppf((1 + level) / 2, n - 1) if n < 60 else stats.norm.ppf((1 + level) / 2)
+    result = cv.se_from_ci(estimate - q * se, estimate + q * se, n=n, level=level)
+    assert result.value == pytest.approx(se, rel=1e-9)
+
+
+def test_se_from_p_matches_r_quantiles():
+    ref = REFERENCE["conversions"]["se_from_p"]
+    x = _inputs(ref)
+    for i in range(len(x["p"])):
+        df = None if math.isnan(x["df"][i]) else x["df"][i]
+        result = cv.se_from_p(x["estimate"][i], x["p"][i], df=df)
+        assert result.value == pytest.approx(ref["se"][i], rel=RTOL)
+
+
+def test_se_from_p_handbook_example_statistic():
+    # Handbook 6.3.2: a two-sided p of 0.008 corresponds to Z = 2.652.
+    result = cv.se_from_p(-0.05, 0.008)
+    assert result.assumptions["stat"] == pytest.approx(2.652, abs=1e-3)
+    assert result.assumptions["statistic"] == "z"
+
+
+def test_se_from_p_records_bounds():
+    assert cv.se_from_p(1.0, 0.05, bound="<").assumptions["se_is"] == "upper bound"
+    assert cv.se_from_p(1.0, 0.05, bound=">").assumptions["se_is"] == "lower bound"
+    assert cv.se_from_p(1.0, 0.05).assumptions["se_is"] == "exact"
+
+
+def test_one_sided_p_gives_smaller_statistic_and_larger_se_than_two_sided():
+    two = cv.se_from_p(1.0, 0.04)
+    one = cv.se_from_p(1.0, 0.04, two_sided=False)
+    assert one.assumptions["stat"] == pytest.approx(stats.norm.isf(0.04))
+    assert one.value > two.value
+
+
+@settings(max_examples=100, deadline=None)
+@given(estimate=st.floats(0.01, 100), se=st.floats(0.01, 100), df=st.integers(3, 200))
+def test_se_from_p_inverts_the_p_of_a_t_test(estimate, se, df):
+    p = 2 * stats.t.sf(estimate / se, df)
+    if not 1e-300 < p < 1:
+        return
+    assert cv.se_from_p(-estimate, p, df=df).value == pytest.approx(se, rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: cv.se_from_ci(5, 3), r"high = 3: the upper CI limit is below the lower limit"),
+        (lambda: cv.se_from_ci(1, 3, level=95), r"level: 95 must lie strictly between 0 and 1"),
+        (lambda: cv.se_from_ci(-1, 3, log_scale=True), r"low = -1: a ratio's CI limit must be"),
+        (lambda: cv.se_from_ci(1, 3, n=1), r"n = 1: a CI needs n >= 2"),
+        (lambda: cv.se_from_p(1.0, 1.5), r"p = 1.5: a p-value must lie strictly between"),
+        (lambda: cv.se_from_p(0.0, 0.2), r"estimate = 0: an estimate of 0 carries no"),
+        (lambda: cv.se_from_p(1.0, 0.2, bound="<="), r"bound: '<=' is not one of"),
+        (lambda: cv.sd_from_se([0.1, -0.2], 10), r"se\[1\] = -0.2: must be >= 0"),
+        (lambda: cv.se_from_sd(1.0, 0), r"n = 0: must be > 0"),
+        (lambda: cv.sd_change(1, 1, 1.5), r"r = 1.5: a correlation must lie in \[-1, 1\]"),
+        (lambda: cv.percent_change(0, 1, 0.1, 0.1, 0.5), r"mean_baseline = 0: a percent"),
+        (lambda: cv.se_from_sd("x", 3), r"sd: 'x' is not numeric"),
+    ],
+)
+def test_impossible_inputs_are_refused_by_name(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+def test_missing_values_propagate():
+    result = cv.sd_from_se([0.5, np.nan], 36)
+    assert result.value[0] == pytest.approx(3.0) and np.isnan(result.value[1])
+
+
+# --- change from baseline ---------------------------------------------------------------------
+
+
+def test_sd_change_handbook_formula_and_extremes():
+    assert cv.sd_change(3.0, 4.0, 0.0).value == pytest.approx(5.0)
+    assert cv.sd_change(3.0, 4.0, 1.0).value == pytest.approx(1.0)
+    result = cv.sd_change(3.0, 4.0, 0.5, r_source="assumed, config r")
+    assert result.assumptions == {"r": 0.5, "r_source": "assumed, config r"}
+
+
+@settings(max_examples=100, deadline=None)
+@given(sdb=st.floats(0.01, 100), sdf=st.floats(0.01, 100), r=st.floats(-1, 1))
+def test_correlation_from_sds_inverts_sd_change(sdb, sdf, r):
+    sdc = cv.sd_change(sdb, sdf, r).value
+    assert cv.correlation_from_sds(sdb, sdf, sdc).value == pytest.approx(r, abs=1e-6)
+
+
+def test_inconsistent_sds_warn_and_are_not_clipped():
+    with pytest.warns(DataWarning, match=r"outside \[-1, 1\]"):
+        result = cv.correlation_from_sds(1.0, 1.0, 3.0)
+    assert result.value == pytest.approx(-3.5)
+    assert result.assumptions["outside_minus1_1"] is True
+
+
+def test_difference_in_change_of_independent_arms():
+    result = cv.difference_in_change(-0.02, 0.003, 0.01, 0.004)
+    assert result.value == pytest.approx(-0.03)
+    assert result.se == pytest.approx(0.005)
+    assert cv.se_difference(0.003, 0.004).value == pytest.approx(0.005)
+
+
+def test_percent_change_matches_metafor_romc():
+    ref = REFERENCE["conversions"]["percent_change"]
+    x = _inputs(ref)
+    result = cv.percent_change(
+        x["mean_baseline"], x["mean_final"], x["se_baseline"], x["se_final"], x["r"]
+    )
+    np.testing.assert_allclose(result.value, ref["value"], rtol=RTOL)
+    np.testing.assert_allclose(result.se, ref["se"], rtol=RTOL)
+
+
+def test_percent_change_se_falls_as_correlation_rises():
+    low = cv.percent_change(1.0, 0.95, 0.02, 0.02, 0.0)
+    high = cv.percent_change(1.0, 0.95, 0.02, 0.02, 0.9)
+    assert high.se < low.se
+    assert high.assumptions["r"] == 0.9
+
+
+# --- medians and quartiles --------------------------------------------------------------------
+
+FIVENUM = REFERENCE["fivenum"]
+FN = {k: np.array(v, dtype=float) for k, v in FIVENUM["inputs"].items()}
+
+
+@pytest.mark.parametrize(
+    ("scenario", "keys"),
+    [
+        ("min_median_max", ("minimum", "maximum")),
+        ("q1_median_q3", ("q1", "q3")),
+        ("five_numbers", ("minimum", "q1", "q3", "maximum")),
+    ],
+)
+def test_mean_sd_from_median_matches_published_formulas_coded_in_r(scenario, keys):
+    kwargs = {k: FN[k] for k in keys}
+    with warnings.catch_warnings():
+        # Some of the summaries are skewed; the warning is tested separately.
+        warnings.simplefilter("ignore", DataWarning)
+        result = cv.mean_sd_from_median(n=FN["n"], median=FN["median"], **kwargs)
+    np.testing.assert_allclose(result.value, FIVENUM[scenario]["mean"], rtol=RTOL)
+    np.testing.assert_allclose(result.sd, FIVENUM[scenario]["sd"], rtol=RTOL)
+    assert result.se is None
+
+
+def test_mean_sd_from_median_names_scenario_and_references():
+    result = cv.mean_sd_from_median(n=50, median=0.2, q1=-1.0, q3=1.0)
+    assert result.assumptions["scenario"].startswith("S2")
+    assert result.assumptions["distribution"] == "normal"
+    assert "Luo" in result.reference and "Wan" in result.reference
+    five = cv.mean_sd_from_median(n=50, median=0.2, q1=-1, q3=1, minimum=-3.1, maximum=2.9)
+    assert "Shi" in five.reference and five.n == 50
+
+
+def test_symmetric_normal_quartiles_give_median_and_iqr_over_1_35():
+    # For large n, eta(n) -> 2 * 1.349 and the mean -> median of a symmetric summary.
+    result = cv.mean_sd_from_median(n=100000, median=10.0, q1=10 - 0.6745, q3=10 + 0.6745)
+    assert result.value == pytest.approx(10.0)
+    assert result.sd == pytest.approx(1.0, rel=1e-3)
+
+
+def test_skewed_summary_warns_and_is_recorded():
+    with pytest.warns(DataWarning, match="skewness test rejects normality"):
+        result = cv.mean_sd_from_median(n=40, median=1.0, q1=0.9, q3=3.0)
+    assert result.assumptions["skewed"] is True
+
+
+def test_small_n_gives_nan_with_warning():
+    with pytest.warns(DataWarning, match="n < 5"):
+        result = cv.mean_sd_from_median(n=4, median=1.0, q1=0.5, q3=1.5)
+    assert math.isnan(result.value) and math.isnan(result.sd)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"n": 20, "median": 1.0}, r"needs minimum and maximum, or q1 and q3.*got none of them"),
+        ({"n": 20, "median": 1.0, "q1": 0.5}, r"got q1$"),
+        ({"n": 20, "median": 1.0, "q1": 1.2, "q3": 2.0}, r"q1 = 1.2 exceeds median = 1"),
+        ({"n": 20, "median": 1.0, "minimum": 2.0, "maximum": 3.0}, r"minimum = 2 exceeds median"),
+    ],
+)
+def test_mean_sd_from_median_refuses_incomplete_or_unordered_summaries(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        cv.mean_sd_from_median(**kwargs)
+
+
+# --- combining groups -------------------------------------------------------------------------
+
+
+def test_combine_groups_reproduces_pooled_raw_data_from_r():
+    ref = REFERENCE["conversions"]["combine_groups"]
+    result = cv.combine_groups(**ref["inputs"])
+    assert result.n == ref["n"]
+    assert result.value == pytest.approx(ref["mean"], rel=RTOL)
+    assert result.sd == pytest.approx(ref["sd"], rel=RTOL)
+    assert "Table 6.5.a" in result.reference
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    data=st.lists(st.floats(-100, 100), min_size=4, max_size=30),
+    split=st.integers(2, 28),
+)
+def test_combine_groups_equals_statistics_of_concatenated_samples(data, split):
+    if split >= len(data) - 1:
+        return
+    g1, g2 = np.array(data[:split]), np.array(data[split:])
+    result = cv.combine_groups(
+        len(g1), g1.mean(), g1.std(ddof=1), len(g2), g2.mean(), g2.std(ddof=1)
+    )
+    both = np.concatenate([g1, g2])
+    assert result.value == pytest.approx(both.mean(), abs=1e-9)
+    assert result.sd == pytest.approx(both.std(ddof=1), rel=1e-7, abs=1e-7)
+
+
+# --- Derived ----------------------------------------------------------------------------------
+
+
+def test_derived_is_frozen_and_assumptions_serialise_to_json():
+    result = cv.se_from_ci([1.0, 2.0], [3.0, 5.0], n=[10, 100])
+    with pytest.raises(AttributeError, match="cannot assign"):
+        result.value = 1.0
+    decoded = json.loads(result.assumptions_json())
+    assert decoded["distribution"] == ["t", "normal"]
+    assert decoded["df"] == [9.0, None]
+
+
+def test_convert_unit_is_reachable_from_conversions():
+    result = cv.convert_unit(1.0, "nmol/L", "ng/dL", "testosterone")
+    assert result.value == pytest.approx(28.842)
