@@ -143,8 +143,11 @@ def test_cumulative_last_row_is_the_model_on_all_studies(rows, method, test):
     last = frame.iloc[-1]
     assert last["k"] == len(rows)
     assert last["added"] == "Study 1"  # keys run backwards, so study 1 comes last
+    # The cumulative fit sees the studies in reverse order; REML's stopping rule (change in
+    # tau2 < 1e-5) can then stop one iteration apart, so REML agrees to its tolerance only.
+    rel = 1e-9 if method == "DL" else ITERATIVE
     for column in ("estimate", "se", "ci_low", "ci_high", "tau2", "q"):
-        assert last[column] == pytest.approx(getattr(full, column), rel=1e-9, abs=1e-12)
+        assert last[column] == pytest.approx(getattr(full, column), rel=rel, abs=1e-9)
 
 
 def test_cumulative_keeps_input_order_for_tied_keys():
