@@ -1,0 +1,689 @@
+"""analysis.validate: the shipped data satisfy the contract; each kind of bad input is named
+exactly (file, row = line number, column, value, rule); validation writes nothing.
+
+Each malformed case edits one cell or line of a temporary copy of data/raw/ (with the fictional
+example study of docs/adding-a-study.md appended, so that every table has rows; shipped rows come
+first and are the ones edited whenever they exist). Rows are found by their content, never by a
+fixed line, and the expected line number is computed, so the cases hold as the data grow. A case
+asserts the problems its edit *adds*: exactly the expected message(s), nothing more.
+"""
+
+import csv
+import hashlib
+import io
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from conftest import RAW_DIR, REPO_ROOT
+
+from analysis.validate import (
+    RawDataError,
+    ValidationProblem,
+    check_raw,
+    load_schema,
+    main,
+    validate_raw,
+)
+
+SCHEMA = load_schema()
+Row = dict[str, str]
+
+
+# --- editing a table in place, by content --------------------------------------------------
+
+
+def _records(path: Path) -> tuple[list[str], list[tuple[int, int, list[str]]]]:
+    """Physical lines of the file and its records as (first line, last line, fields)."""
+    text = path.read_text("utf-8")
+    lines = io.StringIO(text, newline="").readlines()
+    reader = csv.reader(io.StringIO(text, newline=""))
+    records = []
+    while True:
+        start = reader.line_num + 1
+        try:
+            fields = next(reader)
+        except StopIteration:
+            return lines, records
+        records.append((start, reader.line_num, fields))
+
+
+def _line(fields: list[str]) -> str:
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerow(fields)
+    return out.getvalue()
+
+
+def find(raw: Path, table: str, where: Callable[[Row], bool] = lambda row: True) -> tuple[int, Row]:
+    """The first row of ``table`` satisfying ``where``, with its line number."""
+    _, records = _records(raw / table)
+    header = records[0][2]
+    for start, _, fields in records[1:]:
+        row = dict(zip(header, fields, strict=True))
+        if where(row):
+            return start, row
+    raise AssertionError(f"no row of {table} fits this case")
+
+
+def set_cells(raw: Path, table: str, line: int, **values: str) -> None:
+    """Rewrite the row starting at ``line`` with some cells changed."""
+    path = raw / table
+    lines, records = _records(path)
+    header = records[0][2]
+    start, end, fields = next(r for r in records if r[0] == line)
+    row = dict(zip(header, fields, strict=True)) | values
+    lines[start - 1 : end] = [_line([row[c] for c in header])]
+    path.write_text("".join(lines), "utf-8")
+
+
+def append_line(raw: Path, table: str, line: str) -> int:
+    """Append one physical line; return its line number."""
+    path = raw / table
+    text = path.read_text("utf-8")
+    path.write_text(text + line + "\n", "utf-8")
+    return text.count("\n") + 1
+
+
+def edit(raw: Path, table: str, where: Callable[[Row], bool], **values: str) -> tuple[int, Row]:
+    line, row = find(raw, table, where)
+    set_cells(raw, table, line, **values)
+    return line, row
+
+
+def design_of(raw: Path, study_id: str) -> str:
+    return find(raw, "studies.csv", lambda r: r["study_id"] == study_id)[1]["design"]
+
+
+def any_row(row: Row) -> bool:
+    return True
+
+
+# --- the malformed cases: each edits the copy and returns the message(s) it must add --------
+
+CASES: dict[str, Callable[[Path], list[str]]] = {}
+
+
+def case(fn: Callable[[Path], list[str]]) -> Callable[[Path], list[str]]:
+    CASES[fn.__name__] = fn
+    return fn
+
+
+@case
+def missing_file_is_reported(raw):
+    (raw / "grade.csv").unlink()
+    return [
+        f"{raw}/grade.csv: file is missing; "
+        "the contract lists grade.csv (add it with its header line)"
+    ]
+
+
+@case
+def empty_file_is_reported_with_the_header_it_needs(raw):
+    (raw / "grade.csv").write_bytes(b"")
+    header = ",".join(SCHEMA["tables"]["grade.csv"]["columns"])
+    return [f"{raw}/grade.csv: file is empty; the first line must be the header: {header}"]
+
+
+@case
+def csv_file_outside_the_contract_is_reported(raw):
+    (raw / "extra_notes.csv").write_text("a,b\n1,2\n", "utf-8")
+    return [
+        f"{raw}/extra_notes.csv: not a table of the contract; "
+        "add it to analysis/schema/raw_tables.yaml or remove it"
+    ]
+
+
+@case
+def truncated_row_is_reported_with_its_field_count(raw):
+    line, _ = find(raw, "risk_of_bias.csv")
+    lines, _ = _records(raw / "risk_of_bias.csv")
+    lines[line - 1] = "only,three,fields\n"
+    (raw / "risk_of_bias.csv").write_text("".join(lines), "utf-8")
+    return [
+        f"{raw}/risk_of_bias.csv row {line}: 3 fields, the header has 6; "
+        "the row is truncated or a comma is missing"
+    ]
+
+
+@case
+def extra_field_is_reported(raw):
+    line, _ = find(raw, "grade.csv")
+    lines, _ = _records(raw / "grade.csv")
+    lines[line - 1] = lines[line - 1].rstrip("\n") + ",extra\n"
+    (raw / "grade.csv").write_text("".join(lines), "utf-8")
+    return [
+        f"{raw}/grade.csv row {line}: 10 fields, the header has 9; "
+        "quote values that contain a comma"
+    ]
+
+
+@case
+def unterminated_quote_is_reported_where_it_opens(raw):
+    line = append_line(raw, "risk_of_bias.csv", 'example_2029,rob2,overall,low,"never closed')
+    return [
+        f"{raw}/risk_of_bias.csv row {line}: a quoted value opened in this row is never closed; "
+        "the rows after it were not read"
+    ]
+
+
+@case
+def blank_line_is_reported(raw):
+    line, _ = find(raw, "arm_outcomes.csv")
+    lines, _ = _records(raw / "arm_outcomes.csv")
+    lines.insert(line - 1, "\n")
+    (raw / "arm_outcomes.csv").write_text("".join(lines), "utf-8")
+    return [f"{raw}/arm_outcomes.csv row {line}: blank line; remove it"]
+
+
+@case
+def semicolon_separated_file_is_reported(raw):
+    path = raw / "grade.csv"
+    path.write_text(path.read_text("utf-8").replace(",", ";"), "utf-8")
+    return [
+        f"{raw}/grade.csv row 1: the header is separated by semicolons, not commas; "
+        "save the file as comma-separated"
+    ]
+
+
+@case
+def tab_separated_file_is_reported(raw):
+    path = raw / "risk_of_bias.csv"
+    rows = list(csv.reader(io.StringIO(path.read_text("utf-8"), newline="")))
+    out = io.StringIO()
+    csv.writer(out, delimiter="\t", lineterminator="\n").writerows(rows)
+    path.write_text(out.getvalue(), "utf-8")
+    return [
+        f"{raw}/risk_of_bias.csv row 1: the header is separated by tabs, not commas; "
+        "save the file as comma-separated"
+    ]
+
+
+@case
+def latin1_byte_is_reported_with_its_offset(raw):
+    line, _ = edit(raw, "risk_of_bias.csv", any_row, rationale="MARKER")
+    path = raw / "risk_of_bias.csv"
+    data = path.read_bytes().replace(b"MARKER", "Müller".encode("latin-1"))
+    path.write_bytes(data)
+    offset = data.index(b"\xfc")
+    return [
+        f"{raw}/risk_of_bias.csv row {line}: byte {offset} (0xfc) is not valid UTF-8; "
+        "save the file as UTF-8"
+    ]
+
+
+@case
+def byte_order_mark_is_reported(raw):
+    path = raw / "risk_of_bias.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    return [
+        f"{raw}/risk_of_bias.csv row 1: the file starts with a byte order mark (BOM); "
+        "save it as UTF-8 without BOM"
+    ]
+
+
+@case
+def misspelt_column_is_reported_as_unknown_and_missing(raw):
+    path = raw / "arms.csv"
+    lines = path.read_text("utf-8").split("\n")
+    lines[0] = lines[0].replace("n_randomized", "n_randomised")
+    path.write_text("\n".join(lines), "utf-8")
+    return [
+        f"{raw}/arms.csv row 1, column n_randomised: 'n_randomised' is not a column of arms.csv "
+        "(did you mean 'n_randomized'?); see docs/data-dictionary.md",
+        f"{raw}/arms.csv row 1, column n_randomized: missing from the header; every column of "
+        "the contract must be present (leave its cells blank)",
+    ]
+
+
+@case
+def dropped_column_is_reported_missing(raw):
+    path = raw / "grade.csv"
+    rows = list(csv.reader(io.StringIO(path.read_text("utf-8"), newline="")))
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows([r[:-1] for r in rows])
+    path.write_text(out.getvalue(), "utf-8")
+    return [
+        f"{raw}/grade.csv row 1, column rationale: missing from the header; every column of "
+        "the contract must be present (leave its cells blank)"
+    ]
+
+
+@case
+def blank_required_cell_is_reported(raw):
+    line, _ = edit(raw, "studies.csv", any_row, label="")
+    return [f"{raw}/studies.csv row {line}, column label: blank; label is required"]
+
+
+@case
+def words_in_a_number_column_are_not_a_number(raw):
+    line, _ = edit(raw, "arm_outcomes.csv", any_row, mean="NR")
+    return [
+        f"{raw}/arm_outcomes.csv row {line}, column mean: 'NR' is not a number; "
+        "leave the cell blank when the report gives none"
+    ]
+
+
+@case
+def decimal_comma_is_not_a_number(raw):
+    line, _ = edit(raw, "patient_observations.csv", lambda r: r["value"] != "", value="0,762")
+    return [
+        f"{raw}/patient_observations.csv row {line}, column value: '0,762' is not a number; "
+        "leave the cell blank when the report gives none"
+    ]
+
+
+@case
+def fractional_sample_size_is_not_an_integer(raw):
+    line, _ = edit(raw, "arm_outcomes.csv", any_row, n="12.5")
+    return [f"{raw}/arm_outcomes.csv row {line}, column n: '12.5' is not an integer"]
+
+
+@case
+def negative_sd_is_reported(raw):
+    line, _ = edit(raw, "arm_outcomes.csv", any_row, sd="-0.2")
+    return [
+        f"{raw}/arm_outcomes.csv row {line}, column sd: -0.2 is negative; "
+        "a standard deviation must be >= 0"
+    ]
+
+
+@case
+def negative_se_is_reported(raw):
+    line, _ = edit(raw, "arm_outcomes.csv", any_row, se="-1")
+    return [
+        f"{raw}/arm_outcomes.csv row {line}, column se: -1 is negative; "
+        "a standard error must be >= 0"
+    ]
+
+
+@case
+def zero_men_randomized_is_below_the_minimum(raw):
+    line, _ = edit(raw, "arms.csv", any_row, n_randomized="0")
+    return [
+        f"{raw}/arms.csv row {line}, column n_randomized: 0 is below the minimum; "
+        "a number randomized must be >= 1"
+    ]
+
+
+@case
+def p_value_above_one_is_reported(raw):
+    line, _ = edit(raw, "arm_outcomes.csv", any_row, p_value="1.2")
+    return [
+        f"{raw}/arm_outcomes.csv row {line}, column p_value: 1.2 is above the maximum; "
+        "a p-value must be <= 1"
+    ]
+
+
+@case
+def unknown_outcome_is_reported_with_a_suggestion(raw):
+    line, _ = edit(raw, "arm_outcomes.csv", any_row, outcome="bmd_lumbar")
+    outcomes = list(SCHEMA["vocabularies"]["outcome"])
+    assert len(outcomes) > 8  # the list is shortened
+    shown = ", ".join(outcomes[:6])
+    return [
+        f"{raw}/arm_outcomes.csv row {line}, column outcome: 'bmd_lumbar' is not an allowed "
+        f"outcome (did you mean 'bmd_lumbar_spine'?); allowed: {shown}, ... "
+        f"({len(outcomes)} in all, see docs/data-dictionary.md)"
+    ]
+
+
+@case
+def unit_in_the_wrong_case_is_reported_with_the_right_one(raw):
+    line, _ = edit(raw, "patient_observations.csv", lambda r: r["unit"] != "ng/dL", unit="ng/dl")
+    units = SCHEMA["vocabularies"]["unit"]
+    return [
+        f"{raw}/patient_observations.csv row {line}, column unit: 'ng/dl' is not an allowed unit "
+        f"(did you mean 'ng/dL'?); allowed: {', '.join(units[:6])}, ... "
+        f"({len(units)} in all, see docs/data-dictionary.md)"
+    ]
+
+
+@case
+def upper_case_design_is_not_allowed(raw):
+    line, _ = edit(raw, "studies.csv", any_row, design="RCT")
+    return [
+        f"{raw}/studies.csv row {line}, column design: 'RCT' is not an allowed design "
+        "(did you mean 'rct'?); allowed: rct, nonrandomized_controlled, single_arm, "
+        "case_report, case_series"
+    ]
+
+
+@case
+def padded_enum_value_is_reported_as_spaces(raw):
+    line, _ = edit(raw, "risk_of_bias.csv", any_row, judgement="low ")
+    return [
+        f"{raw}/risk_of_bias.csv row {line}, column judgement: 'low ' has leading or trailing "
+        "spaces; remove them"
+    ]
+
+
+@case
+def study_id_with_capitals_breaks_the_pattern(raw):
+    _, row = find(raw, "studies.csv")
+    fields = [row[c] for c in SCHEMA["tables"]["studies.csv"]["columns"]]
+    fields[0] = "Burnett-Bowie_2009"
+    line = append_line(raw, "studies.csv", _line(fields).rstrip("\n"))
+    return [
+        f"{raw}/studies.csv row {line}, column study_id: 'Burnett-Bowie_2009' does not match "
+        "^[a-z0-9_]+$ (lower-case letters, digits and _ only)"
+    ]
+
+
+@case
+def pmid_with_prefix_is_not_a_pmid(raw):
+    line, _ = edit(raw, "studies.csv", any_row, pmid="PMID:19820017")
+    return [
+        f"{raw}/studies.csv row {line}, column pmid: 'PMID:19820017' is not a PMID; "
+        "write the digits only, e.g. 19820017"
+    ]
+
+
+@case
+def doi_as_a_link_is_not_a_doi(raw):
+    line, _ = edit(raw, "studies.csv", any_row, doi="https://doi.org/10.1210/jc.2009-0739")
+    return [
+        f"{raw}/studies.csv row {line}, column doi: 'https://doi.org/10.1210/jc.2009-0739' is "
+        "not a DOI; write it as 10.<prefix>/<suffix>, e.g. 10.1210/jc.2009-0739"
+    ]
+
+
+@case
+def repeated_row_is_a_duplicate_key_naming_the_first(raw):
+    first, row = find(raw, "arm_outcomes.csv")
+    header = list(SCHEMA["tables"]["arm_outcomes.csv"]["columns"])
+    line = append_line(raw, "arm_outcomes.csv", _line([row[c] for c in header]).rstrip("\n"))
+    key = ", ".join(f"{c}={row[c]}" for c in SCHEMA["tables"]["arm_outcomes.csv"]["key"])
+    return [
+        f"{raw}/arm_outcomes.csv row {line}: duplicate key ({key}); the same key is in row {first}"
+    ]
+
+
+@case
+def same_time_point_written_differently_is_a_duplicate(raw):
+    first, row = find(raw, "risk_of_bias.csv")
+    fields = [row[c] for c in SCHEMA["tables"]["risk_of_bias.csv"]["columns"]]
+    fields[4] = "a second judgement of the same domain"
+    line = append_line(raw, "risk_of_bias.csv", _line(fields).rstrip("\n"))
+    return [
+        f"{raw}/risk_of_bias.csv row {line}: duplicate key (study_id={row['study_id']}, "
+        f"domain={row['domain']}); the same key is in row {first}"
+    ]
+
+
+@case
+def reversed_confidence_interval_is_reported(raw):
+    line, _ = edit(raw, "arm_outcomes.csv", any_row, ci_low="3", ci_high="2")
+    return [
+        f"{raw}/arm_outcomes.csv row {line}, column ci_low: 3 is greater than ci_high 2; "
+        "ci_low must be <= ci_high"
+    ]
+
+
+@case
+def first_quartile_above_median_is_reported(raw):
+    line, _ = edit(raw, "arm_outcomes.csv", any_row, q1="5", median="4", q3="6")
+    return [
+        f"{raw}/arm_outcomes.csv row {line}, column q1: 5 is greater than median 4; "
+        "q1 must be <= median"
+    ]
+
+
+@case
+def median_above_third_quartile_is_reported(raw):
+    line, _ = edit(raw, "arm_outcomes.csv", any_row, q1="1", median="4", q3="3.5")
+    return [
+        f"{raw}/arm_outcomes.csv row {line}, column median: 4 is greater than q3 3.5; "
+        "median must be <= q3"
+    ]
+
+
+@case
+def half_a_confidence_interval_is_reported(raw):
+    line, _ = edit(raw, "arm_outcomes.csv", any_row, ci_low="1.5", ci_high="")
+    return [
+        f"{raw}/arm_outcomes.csv row {line}, column ci_low: 1.5 is given but ci_high is blank; "
+        "give both bounds or neither"
+    ]
+
+
+@case
+def censor_without_a_value_is_reported(raw):
+    line, _ = edit(raw, "patient_observations.csv", any_row, censor="<", value="")
+    return [
+        f"{raw}/patient_observations.csv row {line}, column censor: < is given but value is "
+        "blank; a censored value needs its detection limit in value"
+    ]
+
+
+@case
+def unknown_study_is_a_missing_foreign_key(raw):
+    line, _ = edit(raw, "arm_outcomes.csv", any_row, study_id="no_such_study")
+    return [
+        f"{raw}/arm_outcomes.csv row {line}, column study_id: 'no_such_study' is not a "
+        "study_id in studies.csv"
+    ]
+
+
+@case
+def arm_of_another_study_is_a_missing_foreign_key(raw):
+    line, row = edit(raw, "arm_outcomes.csv", any_row, arm="placebos")
+    return [
+        f"{raw}/arm_outcomes.csv row {line}, column arm: 'placebos' is not an arm of "
+        f"study_id '{row['study_id']}' in arms.csv"
+    ]
+
+
+@case
+def unknown_patient_is_a_missing_foreign_key(raw):
+    line, _ = edit(raw, "patient_observations.csv", any_row, patient_id="ad_nobody")
+    return [
+        f"{raw}/patient_observations.csv row {line}, column patient_id: 'ad_nobody' is not a "
+        "patient_id in patients.csv"
+    ]
+
+
+@case
+def first_report_that_is_not_a_study_is_reported(raw):
+    line, _ = edit(raw, "patients.csv", any_row, first_report="nobody_1999")
+    return [
+        f"{raw}/patients.csv row {line}, column first_report: 'nobody_1999' is not a study_id "
+        "in studies.csv"
+    ]
+
+
+@case
+def later_report_that_is_not_a_study_is_reported(raw):
+    line, row = find(raw, "patients.csv")
+    later = ";".join(filter(None, [row["also_reported_in"], "nobody_2001"]))
+    set_cells(raw, "patients.csv", line, also_reported_in=later)
+    return [
+        f"{raw}/patients.csv row {line}, column also_reported_in: 'nobody_2001' is not a "
+        "study_id in studies.csv"
+    ]
+
+
+@case
+def number_without_its_source_is_reported(raw):
+    line, row = edit(raw, "arm_outcomes.csv", lambda r: r["mean"] != "", source="")
+    numeric = ("n", "mean", "sd", "se", "ci_low", "ci_high", "median", "q1", "q3", "p_value")
+    reported = ", ".join(c for c in numeric if row[c])
+    return [
+        f"{raw}/arm_outcomes.csv row {line}, column source: blank, but the row reports "
+        f"{reported}; every number needs its source"
+    ]
+
+
+@case
+def number_without_its_location_is_reported(raw):
+    line, _ = edit(raw, "arms.csv", lambda r: r["n_randomized"] != "", location="")
+    return [
+        f"{raw}/arms.csv row {line}, column location: blank, but the row reports n_randomized; "
+        "every number needs its location"
+    ]
+
+
+@case
+def case_report_observation_without_patient_is_reported(raw):
+    line, row = edit(
+        raw,
+        "patient_observations.csv",
+        lambda r: design_of(raw, r["study_id"]) == "case_report",
+        patient_id="",
+    )
+    return [
+        f"{raw}/patient_observations.csv row {line}, column patient_id: blank; an observation "
+        f"of case_report study '{row['study_id']}' must name the man it describes "
+        "(patients.csv patient_id)"
+    ]
+
+
+@case
+def arm_row_without_any_statistic_is_reported(raw):
+    blank = dict.fromkeys(("mean", "median", "sd", "se", "ci_low", "ci_high", "q1", "q3"), "")
+    line, _ = edit(raw, "arm_outcomes.csv", any_row, p_value="", **blank)
+    return [
+        f"{raw}/arm_outcomes.csv row {line}: the row reports no statistic; give at least one of "
+        "mean, median, sd, se, ci_low, ci_high, q1, q3, p_value or remove the row"
+    ]
+
+
+@case
+def result_in_words_without_the_words_is_reported(raw):
+    line, _ = edit(
+        raw, "contrasts.csv", lambda r: r["measure"] == "reported_in_words", reported_text=""
+    )
+    return [
+        f"{raw}/contrasts.csv row {line}, column reported_text: blank, but measure is "
+        "reported_in_words; give the report's words"
+    ]
+
+
+@case
+def unknown_grade_certainty_is_reported(raw):
+    line, _ = edit(raw, "grade.csv", any_row, certainty="medium")
+    return [
+        f"{raw}/grade.csv row {line}, column certainty: 'medium' is not an allowed certainty; "
+        "allowed: high, moderate, low, very_low"
+    ]
+
+
+@case
+def unknown_grade_concern_is_reported(raw):
+    line, _ = edit(raw, "grade.csv", any_row, imprecision="serous")
+    return [
+        f"{raw}/grade.csv row {line}, column imprecision: 'serous' is not an allowed concern "
+        "(did you mean 'serious'?); allowed: not_serious, serious, very_serious"
+    ]
+
+
+def messages(raw: Path) -> list[str]:
+    return [p.message for p in validate_raw(raw)]
+
+
+def test_there_are_at_least_25_distinct_malformed_cases():
+    assert len(CASES) >= 25
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_malformed_input_adds_exactly_the_expected_message(raw_with_example, name):
+    before = messages(raw_with_example)
+    expected = CASES[name](raw_with_example)
+    added = [m for m in messages(raw_with_example) if m not in before]
+    assert added == expected
+
+
+# --- the shipped data and the API ------------------------------------------------------------
+
+
+def test_shipped_raw_data_satisfy_the_contract():
+    problems = validate_raw(RAW_DIR)
+    assert [p.message for p in problems] == []
+
+
+def test_header_only_studies_table_is_reported(tmp_path):
+    for name, spec in SCHEMA["tables"].items():
+        (tmp_path / name).write_text(",".join(spec["columns"]) + "\n", "utf-8")
+    assert messages(tmp_path) == [
+        f"{tmp_path}/studies.csv: has a header but no rows; studies.csv needs at least 1 row(s)"
+    ]
+
+
+def test_problem_records_file_row_column_value_and_rule(raw_with_example):
+    line, _ = edit(raw_with_example, "arm_outcomes.csv", any_row, sd="-0.2")
+    (problem,) = [p for p in validate_raw(raw_with_example) if p.rule == "negative"]
+    assert problem == ValidationProblem(
+        file=f"{raw_with_example}/arm_outcomes.csv",
+        row=line,
+        column="sd",
+        value="-0.2",
+        rule="negative",
+        message=problem.message,
+    )
+    assert str(problem) == problem.message
+
+
+def test_message_names_the_file_as_the_directory_was_given(raw_with_example, monkeypatch, capsys):
+    line, _ = edit(raw_with_example, "arm_outcomes.csv", any_row, sd="-0.2")
+    monkeypatch.chdir(raw_with_example.parents[1])
+    assert main(["data/raw"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == (
+        f"data/raw/arm_outcomes.csv row {line}, column sd: -0.2 is negative; "
+        "a standard deviation must be >= 0"
+    )
+    assert err[-1] == "data/raw: 1 problem(s); nothing was changed"
+
+
+def test_check_raw_raises_with_every_problem_one_per_line(raw_with_example):
+    edit(raw_with_example, "arm_outcomes.csv", any_row, sd="-0.2")
+    edit(raw_with_example, "studies.csv", any_row, pmid="PMID:1")
+    with pytest.raises(RawDataError, match=r"(?s)column pmid: .*\n.*column sd: -0\.2") as info:
+        check_raw(raw_with_example)
+    assert str(info.value).splitlines() == [p.message for p in info.value.problems]
+    assert len(info.value.problems) == len(validate_raw(raw_with_example))
+
+
+def test_check_raw_returns_row_counts_of_valid_data(raw_with_example):
+    counts = check_raw(raw_with_example)
+    for name, n in counts.items():
+        _, records = _records(raw_with_example / name)
+        assert n == len(records) - 1
+    assert set(counts) == set(SCHEMA["tables"])
+
+
+def test_command_line_reports_tables_and_rows_when_valid(raw_with_example, capsys):
+    assert main([str(raw_with_example)]) == 0
+    rows = sum(len(_records(p)[1]) - 1 for p in raw_with_example.glob("*.csv"))
+    tables = len(SCHEMA["tables"])
+    assert capsys.readouterr().out == f"{raw_with_example}: {tables} tables, {rows} rows valid\n"
+
+
+def _snapshot(root: Path) -> dict[str, tuple[int, int, str]]:
+    if not root.exists():
+        return {}
+    return {
+        str(p.relative_to(root)): (
+            p.stat().st_size,
+            p.stat().st_mtime_ns,
+            hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "",
+        )
+        for p in sorted(root.rglob("*"))
+    }
+
+
+def test_validation_writes_nothing(raw_with_example, capsys):
+    root = raw_with_example.parents[1]
+    processed = REPO_ROOT / "data" / "processed"
+    before = (_snapshot(root), _snapshot(processed))
+    validate_raw(raw_with_example)
+    main([str(raw_with_example)])
+    edit(raw_with_example, "arm_outcomes.csv", any_row, sd="-0.2")
+    edited = _snapshot(root)
+    validate_raw(raw_with_example)
+    main([str(raw_with_example)])
+    with pytest.raises(RawDataError, match="standard deviation"):
+        check_raw(raw_with_example)
+    capsys.readouterr()
+    assert _snapshot(root) == edited
+    assert before[0].keys() == edited.keys()
+    assert _snapshot(processed) == before[1]
