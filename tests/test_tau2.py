@@ -1,0 +1,144 @@
+"""tau2 estimators: the O(k p^2) algebra, R's root finder, truncation and fallbacks.
+
+Agreement with metafor for every estimator is tested in test_pooling.py; here the building
+blocks are checked against dense k x k computations and against R directly.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from analysis.tau2 import _Projection, estimate_tau2, q_generalized, uniroot
+
+REFERENCE = json.loads(
+    (Path(__file__).parent / "reference" / "metafor_pooling.json").read_text(encoding="utf-8")
+)
+EPS_QUARTER = np.finfo(float).eps ** 0.25
+
+
+def _case(name):
+    case = next(c for c in REFERENCE["cases"] if c["name"] == name)
+    return np.array(case["yi"]), np.array(case["vi"])
+
+
+def _dense_p(w, X):
+    W = np.diag(w)
+    return W - W @ X @ np.linalg.inv(X.T @ W @ X) @ X.T @ W
+
+
+def test_projection_traces_equal_the_dense_k_by_k_algebra():
+    rng = np.random.default_rng(1)
+    k = 12
+    X = np.column_stack([np.ones(k), rng.normal(size=k), rng.uniform(size=k)])
+    w = rng.uniform(0.5, 20, size=k)
+    v = rng.uniform(0.01, 1, size=k)
+    y = rng.normal(size=k)
+    P = _dense_p(w, X)
+    V = np.diag(v)
+    proj = _Projection(w, X)
+    assert proj.ypy(y) == pytest.approx(y @ P @ y, rel=1e-10)
+    np.testing.assert_allclose(proj.py(y), P @ y, rtol=1e-9, atol=1e-12)
+    assert proj.tr_pa() == pytest.approx(np.trace(P), rel=1e-10)
+    assert proj.tr_pa(v) == pytest.approx(np.trace(P @ V), rel=1e-10)
+    assert proj.tr_papb() == pytest.approx(np.sum(P * P), rel=1e-10)
+    assert proj.tr_papb(v, v) == pytest.approx(np.sum((P @ V) * (P @ V).T), rel=1e-10)
+    assert proj.tr_papb(v, 1.0) == pytest.approx(np.sum((P @ V) * P), rel=1e-10)
+
+
+@pytest.mark.parametrize(
+    ("f", "lower", "upper", "tol", "root", "iterations"),
+    [
+        # R 4.2.2: uniroot(function(x) x^3 - 2, c(0, 3)) -> root 1.2599043367375089, iter 7
+        (lambda x: x**3 - 2, 0.0, 3.0, EPS_QUARTER, 1.2599043367375089, 7),
+        # R 4.2.2: uniroot(function(x) exp(-x) - 0.3, c(0, 10), tol = 1e-10) -> iter 10
+        (lambda x: math.exp(-x) - 0.3, 0.0, 10.0, 1e-10, 1.2039728043259359, 10),
+    ],
+)
+def test_uniroot_repeats_rs_iterates(f, lower, upper, tol, root, iterations):
+    got, it = uniroot(f, lower, upper, tol, 1000)
+    assert got == pytest.approx(root, rel=1e-15)
+    assert it == iterations
+
+
+def test_uniroot_refuses_a_bracket_without_sign_change():
+    with pytest.raises(ValueError, match="opposite sign"):
+        uniroot(lambda x: x * x + 1, 0.0, 1.0, 1e-8, 100)
+
+
+def test_dl_equals_its_closed_form():
+    yi, vi = _case("bcg_RR")
+    w = 1 / vi
+    q = np.sum(w * (yi - np.sum(w * yi) / np.sum(w)) ** 2)
+    expected = (q - (len(yi) - 1)) / (np.sum(w) - np.sum(w**2) / np.sum(w))
+    fit = estimate_tau2(yi, vi, np.ones((len(yi), 1)), "DL")
+    assert fit.tau2 == pytest.approx(expected, rel=1e-12)
+    assert fit.iterations == 0
+
+
+def test_pm_solves_the_generalized_q_equation():
+    yi, vi = _case("bcg_RR")
+    X = np.ones((len(yi), 1))
+    fit = estimate_tau2(yi, vi, X, "PM")
+    # uniroot stops within tol = eps^0.25 of the root, so Q is k - 1 up to that precision
+    assert q_generalized(fit.tau2, yi, vi, X) == pytest.approx(len(yi) - 1, abs=1e-3)
+
+
+@pytest.mark.parametrize("method", ["DL", "REML", "PM", "ML", "HS", "SJ", "HE", "EB"])
+def test_tau2_is_zero_and_flagged_when_effects_are_identical(method):
+    yi = np.full(6, 0.3)
+    vi = np.array([0.01, 0.02, 0.05, 0.1, 0.03, 0.04])
+    fit = estimate_tau2(yi, vi, np.ones((6, 1)), method)
+    assert fit.tau2 == 0.0
+    # SJ's estimator is a ratio of non-negative terms: it reaches 0 without truncation
+    assert fit.truncated is (method != "SJ")
+
+
+def test_reml_fallback_agrees_with_fisher_scoring_when_iterations_run_out():
+    yi, vi = _case("bcg_RR")
+    X = np.ones((len(yi), 1))
+    full = estimate_tau2(yi, vi, X, "REML")
+    capped = estimate_tau2(yi, vi, X, "REML", control={"maxiter": 1})
+    assert capped.converged
+    assert any("bounded 1-D optimiser" in note for note in capped.notes)
+    # Fisher scoring stops at a change < 1e-5; the bounded optimiser is run much tighter.
+    assert capped.tau2 == pytest.approx(full.tau2, abs=1e-5)
+
+
+def test_pm_widens_a_too_narrow_bracket_instead_of_failing():
+    yi, vi = _case("large_tau2")
+    X = np.ones((len(yi), 1))
+    fit = estimate_tau2(yi, vi, X, "PM", control={"tau2_max": 1.0})
+    reference = estimate_tau2(yi, vi, X, "PM")
+    assert any("too low" in note for note in fit.notes)
+    assert fit.tau2 == pytest.approx(reference.tau2, rel=1e-3)
+
+
+def test_control_accepts_metafor_spelling_and_refuses_unknown_options():
+    yi, vi = _case("bcg_RR")
+    X = np.ones((len(yi), 1))
+    a = estimate_tau2(yi, vi, X, "SJ", control={"tau2.init": 0.5})
+    b = estimate_tau2(yi, vi, X, "SJ", control={"tau2_init": 0.5})
+    assert a.tau2 == b.tau2
+    with pytest.raises(ValueError, match="unknown control option 'tolerance'"):
+        estimate_tau2(yi, vi, X, "REML", control={"tolerance": 1})
+
+
+def test_unknown_method_is_refused():
+    with pytest.raises(ValueError, match="method must be one of"):
+        estimate_tau2(np.zeros(3), np.ones(3), np.ones((3, 1)), "MLE")
+
+
+def test_cost_does_not_build_k_by_k_matrices():
+    # 200,000 studies: a k x k float matrix would need 320 GB, so this only runs if the
+    # algebra stays in length-k vectors and p x p matrices.
+    rng = np.random.default_rng(7)
+    k = 200_000
+    vi = rng.uniform(0.01, 0.2, size=k)
+    yi = rng.normal(0.2, np.sqrt(vi + 0.05))
+    fit = estimate_tau2(yi, vi, np.ones((k, 1)), "REML")
+    assert fit.tau2 == pytest.approx(0.05, rel=0.05)
