@@ -239,7 +239,7 @@ def se_from_ci(
         method="se_from_ci: SE = (high - low) / (2 q)",
         assumptions={
             "distribution": _collapse(dist),
-            "df": _collapse(np.where(np.isinf(dof), None, dof)),
+            "df": _collapse(np.array([None if np.isinf(d) else d for d in np.ravel(dof)])),
             "df_source": source,
             "q": _collapse(q),
             "level": level,
@@ -636,10 +636,12 @@ def mean_sd_from_median(
         )
     n_ = _positive("n", n)
     m = _array("median", median)
-    a = _array("minimum", minimum) if has_range else None
-    b = _array("maximum", maximum) if has_range else None
-    lo_q = _array("q1", q1) if has_iqr else None
-    hi_q = _array("q3", q3) if has_iqr else None
+    # Absent numbers are NaN: they drop out of the order check (NaN compares False) and are
+    # never used by the scenario that applies.
+    a = _array("minimum", np.nan if minimum is None else minimum)
+    b = _array("maximum", np.nan if maximum is None else maximum)
+    lo_q = _array("q1", np.nan if q1 is None else q1)
+    hi_q = _array("q3", np.nan if q3 is None else q3)
     _check_order([("minimum", a), ("q1", lo_q), ("median", m), ("q3", hi_q), ("maximum", b)])
 
     n_ok = np.where(n_ >= 5, n_, np.nan)
@@ -799,9 +801,10 @@ def _correlation(name: str, value: ArrayLike) -> np.ndarray:
     return arr
 
 
-def _check_order(named: list[tuple[str, np.ndarray | None]]) -> None:
-    present = [(name, arr) for name, arr in named if arr is not None]
-    for (lo_name, lo), (hi_name, hi) in itertools.pairwise(present):
+def _check_order(named: list[tuple[str, np.ndarray]]) -> None:
+    # Every ordered pair, not only neighbours: a missing (NaN) neighbour must not hide
+    # minimum > median.
+    for (lo_name, lo), (hi_name, hi) in itertools.combinations(named, 2):
         bad = np.asarray(lo > hi)
         if bad.any():
             i = int(np.flatnonzero(bad.ravel())[0])
