@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 from conftest import RAW_DIR, REPO_ROOT
 
+from analysis.dictionary import main as dictionary_main
+from analysis.dictionary import render_dictionary
 from analysis.validate import (
     RawDataError,
     ValidationProblem,
@@ -687,3 +689,28 @@ def test_validation_writes_nothing(raw_with_example, capsys):
     assert _snapshot(root) == edited
     assert before[0].keys() == edited.keys()
     assert _snapshot(processed) == before[1]
+
+
+# --- the data dictionary is generated from the same contract ---------------------------------
+
+
+def test_committed_data_dictionary_is_the_generated_one():
+    committed = (REPO_ROOT / "docs" / "data-dictionary.md").read_text("utf-8")
+    assert committed == render_dictionary(SCHEMA), "run: python -m analysis dictionary"
+
+
+def test_data_dictionary_lists_every_column_of_every_table():
+    text = render_dictionary(SCHEMA)
+    for name, table in SCHEMA["tables"].items():
+        section = text.split(f"## `{name}`", 1)[1].split("\n## ", 1)[0]
+        rows = [line.split(" | ")[0] for line in section.splitlines() if line.startswith("| `")]
+        assert rows == [f"| `{column}`" for column in table["columns"]], name
+
+
+def test_dictionary_check_flags_a_stale_page(tmp_path, capsys):
+    page = tmp_path / "data-dictionary.md"
+    assert dictionary_main(["--output", str(page)]) == 0
+    assert dictionary_main(["--output", str(page), "--check"]) == 0
+    page.write_text(page.read_text("utf-8") + "edited by hand\n", "utf-8")
+    assert dictionary_main(["--output", str(page), "--check"]) == 1
+    assert "is stale" in capsys.readouterr().err
