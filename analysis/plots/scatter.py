@@ -1,0 +1,71 @@
+"""BMD effect against the change in estradiol, across studies and patients."""
+
+from __future__ import annotations
+
+import pandas as pd
+from plotnine import (
+    aes,
+    facet_wrap,
+    geom_hline,
+    geom_point,
+    geom_vline,
+    ggplot,
+    labs,
+    scale_color_manual,
+    theme,
+)
+
+from analysis.plots.theme import LINE_COLOURS, line_label, outcome_label, theme_report
+
+
+def _column(df: pd.DataFrame, *prefixes: str) -> str:
+    """The first column whose name starts with one of ``prefixes`` (names vary by writer)."""
+    for prefix in prefixes:
+        for col in df.columns:
+            if col.startswith(prefix):
+                return col
+    raise KeyError(
+        f"bmd_vs_estradiol.csv has no column starting with {prefixes}: {list(df.columns)}"
+    )
+
+
+def scatter_data(bmd_vs_estradiol: pd.DataFrame) -> pd.DataFrame:
+    """Standardize ``bmd_vs_estradiol.csv`` to ``x`` (estradiol change) and ``y`` (BMD effect)."""
+    df = bmd_vs_estradiol.copy()
+    df["x"] = df[_column(df, "estradiol_change", "estradiol", "e2")].astype(float)
+    df["y"] = df[_column(df, "bmd_effect", "bmd", "effect")].astype(float)
+    df["line"] = [line_label(x) for x in df["evidence_line"]]
+    df["outcome_name"] = [outcome_label(x) for x in df["outcome"]]
+    return df
+
+
+def scatter_plot(df: pd.DataFrame):
+    """Draw BMD effect (y) against change in estradiol (x), coloured by evidence line.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        From :func:`scatter_data`.
+
+    Returns
+    -------
+    plotnine.ggplot
+        Points per study or patient, zero lines, one facet per BMD outcome.
+    """
+    colours = {line_label(k): v for k, v in LINE_COLOURS.items()}
+    n = max(1, df["outcome_name"].nunique())
+    return (
+        ggplot(df, aes(x="x", y="y", color="line"))
+        + geom_hline(yintercept=0, color="#999999", size=0.4)
+        + geom_vline(xintercept=0, color="#999999", size=0.4)
+        + geom_point(size=2.6, alpha=0.85)
+        + facet_wrap("outcome_name", scales="free_y", ncol=min(n, 2))
+        + scale_color_manual(values=colours, name="Evidence line")
+        + labs(
+            x="Change in serum estradiol (pmol/L)",
+            y="Effect on BMD",
+            title="Does the BMD effect track the change in estradiol?",
+        )
+        + theme_report()
+        + theme(figure_size=(9, 3.6 * ((n + 1) // 2) + 1.0), legend_direction="vertical")
+    )

@@ -1,0 +1,628 @@
+"""Markdown tables and generated text of the report, from the processed files.
+
+Every string that comes from data passes through :func:`md_escape`, which backslash-escapes
+all ASCII punctuation (pandoc's ``all_symbols_escapable``): a study label containing HTML,
+typst or markdown markup is then read by pandoc as plain text, and each writer escapes it for
+its own format. Numbers are formatted here; nothing is computed beyond counting rows and
+summing arm sizes for the "participants" column.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import string
+from collections.abc import Mapping, Sequence
+
+import pandas as pd
+
+from analysis.plots.forest import ESTIMATORS, TESTS
+from analysis.plots.theme import line_label, line_order, outcome_label
+
+_PUNCT = set(string.punctuation)
+CERTAINTY = {
+    "high": "⊕⊕⊕⊕ High",
+    "moderate": "⊕⊕⊕◯ Moderate",
+    "low": "⊕⊕◯◯ Low",
+    "very_low": "⊕◯◯◯ Very low",
+}
+GRADE_DOMAINS = ["risk_of_bias", "inconsistency", "indirectness", "imprecision", "publication_bias"]
+
+
+def md_escape(value: object) -> str:
+    """Make a value from data literal text in pandoc markdown (inline, one line).
+
+    Parameters
+    ----------
+    value : object
+        Anything; ``None``/NaN become an empty string.
+
+    Returns
+    -------
+    str
+        The text with every ASCII punctuation character backslash-escaped and line breaks
+        replaced by spaces, so no markup (HTML, raw typst, citations, emphasis, table pipes)
+        survives.
+    """
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    text = " ".join(str(value).split())
+    return "".join("\\" + ch if ch in _PUNCT else ch for ch in text)
+
+
+def fmt_num(x: object, digits: int = 2) -> str:
+    """Fixed decimals with a true minus sign; empty for missing."""
+    try:
+        v = float(x)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return ""
+    if math.isnan(v):
+        return ""
+    s = f"{v:.{digits}f}"
+    if float(s) == 0:
+        s = s.lstrip("-")
+    return s.replace("-", "−")
+
+
+def digits_for(values: Sequence[object]) -> int:
+    """Decimals giving about three significant digits of the largest absolute value."""
+    finite = []
+    for v in values:
+        try:
+            f = abs(float(v))  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            continue
+        if not math.isnan(f):
+            finite.append(f)
+    top = max(finite, default=1.0)
+    return 3 if top < 1 else 2 if top < 10 else 1
+
+
+def fmt_ci(est: object, lo: object, hi: object, digits: int | None = None) -> str:
+    """``est [lo, hi]`` with shared decimals."""
+    d = digits_for([est, lo, hi]) if digits is None else digits
+    return f"{fmt_num(est, d)} [{fmt_num(lo, d)}, {fmt_num(hi, d)}]"
+
+
+def fmt_p(p: object, bound: object = "=") -> str:
+    try:
+        v = float(p)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return ""
+    if math.isnan(v):
+        return ""
+    b = "=" if not isinstance(bound, str) or not bound.strip() else bound.strip()
+    if v < 0.001 and b == "=":
+        return "p < 0.001"
+    return f"p {b} {v:.3g}"
+
+
+def truthy(x: object) -> bool:
+    if isinstance(x, str):
+        return x.strip().lower() in {"true", "1", "yes"}
+    return bool(x) and not pd.isna(x)  # type: ignore[arg-type]
+
+
+def unit_text(unit: object, scale: object) -> str:
+    if scale == "percent":
+        return "% points"
+    return str(unit).replace("cm2", "cm²").replace("cm3", "cm³")
+
+
+def md_table(
+    rows: Sequence[Sequence[str]],
+    header: Sequence[str],
+    *,
+    caption: str,
+    ident: str,
+    align: str | None = None,
+) -> str:
+    """A pipe table with a caption and a cross-reference id.
+
+    Parameters
+    ----------
+    rows : sequence of sequence of str
+        Cells already escaped with :func:`md_escape` (or trusted markdown made here).
+    header : sequence of str
+        Column names (trusted text).
+    caption : str
+        Caption text (trusted markdown).
+    ident : str
+        Cross-reference id, e.g. ``tbl-studies``.
+    align : str, optional
+        One letter per column: ``l``, ``r`` or ``c``.
+
+    Returns
+    -------
+    str
+        Markdown: the table, then ``: caption {#ident}``. An empty table becomes a paragraph
+        saying so (with the same caption) so the report still renders.
+    """
+    align = align or "l" * len(header)
+    sep = {"l": ":---", "r": "---:", "c": ":---:"}
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(sep[a] for a in align) + "|"]
+    if not rows:
+        rows = [["*(no rows)*"] + [""] * (len(header) - 1)]
+    for row in rows:
+        cells = [str(c).replace("\n", " ") for c in row]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + f"\n\n: {caption} {{#{ident}}}\n"
+
+
+def _by_line(df: pd.DataFrame) -> list[str]:
+    return line_order(df["evidence_line"]) if len(df) else []
+
+
+def studies_table(
+    studies: pd.DataFrame,
+    effects: pd.DataFrame,
+    reported_in_words: pd.DataFrame,
+    patient_changes: pd.DataFrame | None = None,
+) -> str:
+    """Evidence table: population, intervention, hormonal change and effect on BMD per study.
+
+    Parameters
+    ----------
+    studies : pandas.DataFrame
+        ``data/raw/studies.csv``.
+    effects, reported_in_words : pandas.DataFrame
+        ``effects.csv`` and ``reported_in_words.csv``.
+    patient_changes : pandas.DataFrame, optional
+        ``cases/patient_changes.csv``, for case reports without a row in ``effects.csv``.
+
+    Returns
+    -------
+    str
+        Markdown table ``tbl-studies`` ordered by evidence line then year.
+    """
+    rows = []
+    for line in _by_line(studies):
+        sub = studies.loc[studies["evidence_line"] == line].sort_values(["year", "study_id"])
+        for _, s in sub.iterrows():
+            eff = effects.loc[effects["study_id"] == s["study_id"]]
+            words = reported_in_words.loc[reported_in_words["study_id"] == s["study_id"]]
+            hormone, bone = [], []
+            for _, e in eff.sort_values(["outcome", "scale"]).iterrows():
+                text = (
+                    f"{md_escape(outcome_label(e['outcome']))}: "
+                    f"{md_escape(fmt_ci(e['yi'], e['ci_low'], e['ci_high']))} "
+                    f"{md_escape(unit_text(e['unit'], e['scale']))}"
+                )
+                if e["outcome"] in ("estradiol", "testosterone", "shbg", "lh", "fsh"):
+                    hormone.append(text)
+                elif str(e["outcome"]).startswith(("bmd_", "bmc_", "vbmd_")):
+                    bone.append(text)
+            for _, w in words.iterrows():
+                text = (
+                    f"{md_escape(outcome_label(w['outcome']))}: “{md_escape(w['reported_text'])}”"
+                    + (
+                        f" ({md_escape(fmt_p(w['p_value'], w['p_value_bound']))})"
+                        if pd.notna(w.get("p_value"))
+                        else ""
+                    )
+                )
+                target = hormone if w["outcome"] in ("estradiol", "testosterone") else bone
+                if w["outcome"] in ("estradiol", "testosterone") or str(w["outcome"]).startswith(
+                    ("bmd_", "bmc_", "vbmd_")
+                ):
+                    target.append(text)
+            if patient_changes is not None and not bone and len(patient_changes):
+                pc = patient_changes.loc[
+                    patient_changes["study_ids"]
+                    .astype(str)
+                    .str.split(";")
+                    .map(lambda ids, sid=s["study_id"]: sid in ids)
+                ]
+                for _, c in pc.iterrows():
+                    if str(c["outcome"]).startswith(("bmd_", "bmc_")):
+                        bone.append(
+                            f"{md_escape(c['patient_id'])} "
+                            f"{md_escape(outcome_label(c['outcome']))}: "
+                            f"{md_escape(fmt_num(c['percent_change'], 1))}% in "
+                            f"{md_escape(fmt_num(c['months'], 0))} months"
+                        )
+                    if not hormone and pd.notna(c.get("estradiol_after")):
+                        hormone.append(
+                            f"E2 {md_escape(fmt_num(c['estradiol_before'], 0) or '?')} → "
+                            f"{md_escape(fmt_num(c['estradiol_after'], 0))} "
+                            f"{md_escape(c['estradiol_unit'])}"
+                        )
+            comparator = s.get("comparator")
+            interv = md_escape(s["intervention"]) + (
+                f" vs {md_escape(comparator)}" if isinstance(comparator, str) and comparator else ""
+            )
+            rows.append(
+                [
+                    md_escape(line_label(line)),
+                    md_escape(s["label"]),
+                    md_escape(str(s["design"]).replace("_", " ")),
+                    md_escape(s["population"]),
+                    interv,
+                    md_escape(fmt_num(s.get("duration_months"), 0)),
+                    "; ".join(hormone) or "not reported",
+                    "; ".join(bone) or "not reported",
+                ]
+            )
+    return md_table(
+        rows,
+        [
+            "Evidence line",
+            "Study",
+            "Design",
+            "Population",
+            "Intervention",
+            "Months",
+            "Hormonal change",
+            "Effect on BMD",
+        ],
+        caption="Characteristics of the included studies, by evidence line. Effects are "
+        "treatment minus control (or after minus before in case reports) with 95% CIs; "
+        "results reported only in words are quoted.",
+        ident="tbl-studies",
+        align="lllllrll",
+    )
+
+
+def sof_table(pooled: pd.DataFrame, grade: pd.DataFrame, effects: pd.DataFrame) -> str:
+    """Summary of findings: effect, studies, participants and GRADE certainty with reasons.
+
+    Parameters
+    ----------
+    pooled : pandas.DataFrame
+        ``pooled.csv``.
+    grade : pandas.DataFrame
+        ``data/raw/grade.csv``.
+    effects : pandas.DataFrame
+        ``effects.csv`` (for the participants column: sum of arm sizes).
+
+    Returns
+    -------
+    str
+        Markdown table ``tbl-sof``: one row per evidence line x outcome x scale of ``pooled.csv``
+        and one per ``grade.csv`` row without a pooled result.
+    """
+    rows = []
+    seen = set()
+    keys = pd.concat(
+        [pooled[["evidence_line", "outcome"]], grade[["evidence_line", "outcome"]]]
+    ).drop_duplicates()
+    for line in _by_line(keys):
+        for outcome in sorted(keys.loc[keys["evidence_line"] == line, "outcome"]):
+            g = grade.loc[(grade["evidence_line"] == line) & (grade["outcome"] == outcome)]
+            if len(g):
+                gr = g.iloc[0]
+                concerns = [
+                    f"{d.replace('_', ' ')} ({str(gr[d]).replace('_', ' ')})"
+                    for d in GRADE_DOMAINS
+                    if str(gr.get(d, "not_serious")) != "not_serious"
+                ]
+                certainty = CERTAINTY.get(str(gr["certainty"]), md_escape(gr["certainty"]))
+                reasons = (
+                    ("Downgraded for " + md_escape("; ".join(concerns)) + ". ") if concerns else ""
+                ) + md_escape(gr["rationale"])
+            else:
+                certainty, reasons = "not graded", ""
+            p = pooled.loc[(pooled["evidence_line"] == line) & (pooled["outcome"] == outcome)]
+            for _, r in p.sort_values("scale").iterrows() if len(p) else [(None, None)]:
+                if r is None:
+                    effect, k, n = "no numeric result", "", ""
+                else:
+                    eff = effects.loc[
+                        (effects["evidence_line"] == line)
+                        & (effects["outcome"] == outcome)
+                        & (effects["scale"] == r["scale"])
+                    ]
+                    unit = eff["unit"].iloc[0] if len(eff) else ""
+                    n_total = int(
+                        eff["n_treatment"].fillna(0).sum() + eff["n_control"].fillna(0).sum()
+                    )
+                    effect = md_escape(
+                        fmt_ci(r["estimate"], r["ci_low"], r["ci_high"])
+                        + f" {unit_text(unit, r['scale'])}"
+                    ) + ("" if truthy(r["pooled"]) else " (single study, not pooled)")
+                    k, n = str(int(r["k"])), str(n_total)
+                seen.add((line, outcome))
+                rows.append(
+                    [
+                        md_escape(outcome_label(outcome)),
+                        md_escape(line_label(line)),
+                        effect,
+                        k,
+                        n,
+                        certainty,
+                        reasons,
+                    ]
+                )
+    return md_table(
+        rows,
+        [
+            "Outcome",
+            "Evidence line",
+            "Effect [95% CI]",
+            "Studies",
+            "Participants",
+            "Certainty (GRADE)",
+            "Reasons",
+        ],
+        caption="Summary of findings with GRADE certainty of the evidence per outcome.",
+        ident="tbl-sof",
+        align="lllrrll",
+    )
+
+
+def completeness_table(
+    effects: pd.DataFrame,
+    derivations: pd.DataFrame,
+    reported_in_words: pd.DataFrame,
+    studies: pd.DataFrame,
+) -> str:
+    """What each study reported: numbers as reported, numbers derived (how), words only, nothing.
+
+    Returns
+    -------
+    str
+        Markdown table ``tbl-completeness``: one row per study x outcome x scale.
+    """
+    labels = dict(zip(studies["study_id"], studies["label"], strict=False))
+    rows = []
+    methods = (
+        derivations.groupby("derivation_id")["method"].first().to_dict() if len(derivations) else {}
+    )
+    for _, e in effects.sort_values(["evidence_line", "study_id", "outcome", "scale"]).iterrows():
+        if truthy(e["derived"]):
+            ids = [i for i in str(e["derivation_ids"]).split(";") if i and i != "nan"]
+            how = "; ".join(f"{i}: {methods.get(i, '?')}" for i in ids)
+            status, how = "derived", md_escape(how)
+        else:
+            status, how = "as reported", ""
+        rows.append(
+            [
+                md_escape(e["label"]),
+                md_escape(outcome_label(e["outcome"])),
+                md_escape(e["scale"]),
+                status,
+                how,
+            ]
+        )
+    for _, w in reported_in_words.sort_values(["study_id", "outcome"]).iterrows():
+        rows.append(
+            [
+                md_escape(w["label"]),
+                md_escape(outcome_label(w["outcome"])),
+                "",
+                "in words only (no number)",
+                "“" + md_escape(w["reported_text"]) + "”",
+            ]
+        )
+    reported = set(effects["study_id"]) | set(reported_in_words["study_id"])
+    for sid in sorted(set(studies["study_id"]) - reported):
+        rows.append(
+            [
+                md_escape(labels.get(sid, sid)),
+                "",
+                "",
+                "no usable outcome",
+                "nothing extracted for the synthesis (see case-report panel if a case report)",
+            ]
+        )
+    return md_table(
+        rows,
+        ["Study", "Outcome", "Scale", "Status", "Derivation (ledger ids: method)"],
+        caption="Data completeness: what each study reported, what was derived and how "
+        "(details in the derivation ledger, @tbl-derivations), and what was reported only "
+        "in words.",
+        ident="tbl-completeness",
+    )
+
+
+def derivations_table(derivations: pd.DataFrame) -> str:
+    """The derivation ledger as an appendix table (``tbl-derivations``)."""
+    rows = []
+    for _, d in derivations.sort_values("derivation_id").iterrows():
+        try:
+            assumptions = json.dumps(json.loads(d["assumptions"]), ensure_ascii=False)
+        except (TypeError, ValueError):
+            assumptions = str(d["assumptions"])
+        rows.append(
+            [
+                md_escape(d["derivation_id"]),
+                md_escape(d["study_id"]),
+                md_escape(outcome_label(d["outcome"])),
+                md_escape(d["scale"]),
+                md_escape(d["step"]),
+                md_escape(d["method"]),
+                md_escape(str(d["inputs"]).replace(";", "; ")),
+                md_escape(assumptions),
+                md_escape(fmt_num(d["value"], digits_for([d["value"]]) + 1)),
+                md_escape(d["reference"]),
+            ]
+        )
+    return md_table(
+        rows,
+        [
+            "Id",
+            "Study",
+            "Outcome",
+            "Scale",
+            "Step",
+            "Method",
+            "Inputs (file:row:column)",
+            "Assumptions",
+            "Value",
+            "Reference",
+        ],
+        caption="Derivation ledger: every number not taken directly from a report.",
+        ident="tbl-derivations",
+        align="llllrlllrl",
+    )
+
+
+def sensitivity_table(grid: pd.DataFrame) -> str:
+    """The sensitivity grid (``tbl-sensitivity``), changed conclusions marked."""
+    rows = []
+    cols = ["outcome", "evidence_line", "method", "test", "r", "inclusion"]
+    for _, g in grid.sort_values(cols).iterrows():
+        changed = truthy(g["conclusion_changed"])
+        rows.append(
+            [
+                md_escape(outcome_label(g["outcome"])),
+                md_escape(line_label(g["evidence_line"])),
+                md_escape(g["method"]),
+                md_escape(g["test"]),
+                md_escape(fmt_num(g["r"], 2)),
+                md_escape(str(g["inclusion"]).replace("_", " ")),
+                md_escape(fmt_ci(g["estimate"], g["ci_low"], g["ci_high"])),
+                md_escape(fmt_num(g["k"], 0)),
+                md_escape(g["direction"]),
+                "yes" if truthy(g["excludes_zero"]) else "no",
+                "**yes**" if changed else "no",
+            ]
+        )
+    return md_table(
+        rows,
+        [
+            "Outcome",
+            "Evidence line",
+            "τ² estimator",
+            "Test",
+            "r",
+            "Inclusion",
+            "Estimate [95% CI]",
+            "k",
+            "Direction",
+            "CI excludes 0",
+            "Conclusion changed",
+        ],
+        caption="Sensitivity analyses: estimator, test, assumed pre-post correlation r and "
+        "inclusion rule.",
+        ident="tbl-sensitivity",
+        align="llllrllrlll",
+    )
+
+
+def answer_text(pooled: pd.DataFrame, grade: pd.DataFrame, cases_summary: pd.DataFrame) -> str:
+    """The answer first: one bullet per evidence line with its main bone result and certainty.
+
+    The main result is lumbar-spine BMD (the most estrogen-sensitive site), percent scale when
+    present, else the first BMD outcome of the line.
+    """
+    bullets = []
+    bone = pooled.loc[pooled["outcome"].astype(str).str.startswith(("bmd_", "vbmd_", "bmc_"))]
+    for line in _by_line(bone):
+        sub = bone.loc[bone["evidence_line"] == line].copy()
+        sub["rank"] = [
+            (o != "bmd_lumbar_spine", sc != "percent", o)
+            for o, sc in zip(sub["outcome"], sub["scale"], strict=True)
+        ]
+        r = sub.sort_values("rank").iloc[0]
+        g = grade.loc[(grade["evidence_line"] == line) & (grade["outcome"] == r["outcome"])]
+        cert = CERTAINTY.get(str(g.iloc[0]["certainty"]), "not graded") if len(g) else "not graded"
+        unit = "percentage points" if r["scale"] == "percent" else "absolute units"
+        level = float(r.get("level", 0.95))
+        pooled_note = (
+            f"pooled over k = {int(r['k'])} studies"
+            if truthy(r["pooled"])
+            else "single study, not pooled"
+        )
+        bullets.append(
+            f"- **{md_escape(line_label(line))}**: {md_escape(outcome_label(r['outcome']))} "
+            f"difference {md_escape(fmt_ci(r['estimate'], r['ci_low'], r['ci_high']))} "
+            f"{unit} ({level:.0%} CI; {pooled_note}). Certainty: **{cert}**."
+        )
+    ls = cases_summary.loc[cases_summary["outcome"] == "bmd_lumbar_spine"]
+    if len(ls):
+        c = ls.iloc[0]
+        mid = c.get("median_percent_change")
+        bullets.append(
+            f"- **Case reports** (lumbar spine, n = {int(c['n_patients'])} men, not pooled): "
+            f"median change {md_escape(fmt_num(mid, 1))}% "
+            f"(range {md_escape(fmt_num(c.get('min_percent_change'), 1))} to "
+            f"{md_escape(fmt_num(c.get('max_percent_change'), 1))}%) under estrogen."
+        )
+    if not bullets:
+        bullets.append("- No bone outcome could be quantified.")
+    return "\n".join(bullets) + "\n"
+
+
+def methods_text(config: Mapping, pooled: pd.DataFrame | None = None) -> str:
+    """Methods paragraph generated from the configuration.
+
+    Parameters
+    ----------
+    config : mapping
+        The workflow configuration; keys read (all optional): ``pooling.method``,
+        ``pooling.test``, ``pooling.level``, ``effects.r`` (assumed pre-post correlation),
+        ``sensitivity.methods``, ``sensitivity.r``, ``outcomes``. Missing keys fall back to
+        the values in ``pooled.csv`` or are left out.
+    pooled : pandas.DataFrame, optional
+        ``pooled.csv``, the source of truth for the estimator used when the config is silent.
+
+    Returns
+    -------
+    str
+        Markdown paragraphs (data-derived parts escaped).
+    """
+    pooling = config.get("pooling", {}) or {}
+    method = pooling.get("method")
+    test = pooling.get("test")
+    level = pooling.get("level")
+    if pooled is not None and len(pooled):
+        method = method or str(pooled["method"].iloc[0])
+        test = test or str(pooled["test"].iloc[0])
+        level = level or float(pooled["level"].iloc[0])
+    method = method or "REML"
+    test = test or "z"
+    level = float(level or 0.95)
+    effects_cfg = config.get("effects", {}) or {}
+    r = effects_cfg.get("r", effects_cfg.get("correlation"))
+    paras = [
+        "Effects are differences between arms in the change from baseline (treatment minus "
+        "control), on the absolute scale of the outcome's canonical unit and as differences "
+        "in percent change; in case reports, the change under estrogen within the patient.",
+        f"Studies were pooled within each evidence line only, with a "
+        f"{md_escape(ESTIMATORS.get(str(method), str(method)))} model "
+        f"(estimator {md_escape(method)}) and {md_escape(TESTS.get(str(test), str(test)))}; "
+        f"intervals are at the {level:.0%} level. Lines with a single study are shown, "
+        "not pooled. Heterogeneity is reported as τ², Q and I², with a prediction interval "
+        "where k ≥ 3.",
+    ]
+    if r is not None:
+        paras.append(
+            f"Where a change-score SD had to be derived from baseline and final SDs, the "
+            f"pre-post correlation was assumed to be r = {md_escape(r)} (Cochrane Handbook "
+            "6.5.2.8); each derivation is listed in the ledger (@tbl-derivations)."
+        )
+    sens = config.get("sensitivity", {}) or {}
+    if sens:
+        parts = [f"{md_escape(k)}: {md_escape(v)}" for k, v in sorted(sens.items())]
+        paras.append("Sensitivity analyses varied " + "; ".join(parts) + " (@tbl-sensitivity).")
+    outcomes = config.get("outcomes")
+    if outcomes:
+        names = outcomes if isinstance(outcomes, list) else list(outcomes)
+        paras.append(
+            "Outcomes: " + ", ".join(md_escape(outcome_label(str(o))) for o in names) + "."
+        )
+    return "\n\n".join(paras) + "\n"
+
+
+def figure_md(image: str, caption: str, ident: str, alt: str, width: str = "100%") -> str:
+    """A figure with cross-reference id and alt text, for the include filter.
+
+    Parameters
+    ----------
+    image : str
+        Path relative to ``reports/`` (e.g. ``figures/prisma.png``).
+    caption : str
+        Caption (trusted markdown, data parts escaped by the caller).
+    ident : str
+        ``fig-...`` id.
+    alt : str
+        Alt text (plain text; double quotes are replaced so the attribute stays well formed).
+
+    Returns
+    -------
+    str
+        ``![caption](image){#ident fig-alt="..." width="..."}``
+    """
+    alt = " ".join(str(alt).replace('"', "'").replace("\\", "/").split())
+    return f'![{caption}]({image}){{#{ident} fig-alt="{alt}" width="{width}"}}\n'
