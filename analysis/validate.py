@@ -105,6 +105,8 @@ RULES: dict[str, str] = {
     # references
     "foreign_key": "'{value}' is {not_a} {ref_column} in {ref_table}",
     "foreign_key_scoped": "'{value}' is {not_a} {ref_column} of {scope} in {ref_table}",
+    "patient_report": "'{value}' is not a report of patient '{patient}' in patients.csv; "
+    "add it to his also_reported_in, or correct the study_id",
 }
 
 # How a column is named in "must be >= 0" messages; other columns are named as in the header.
@@ -354,6 +356,7 @@ class _Validator:
                 self.check_row(table, line, cells)
             self.check_keys(table)
         self.check_references()
+        self.check_patient_reports()
         if self.raw_dir.is_dir():
             for path in sorted(self.raw_dir.glob("*.csv")):
                 if path.name not in tables:
@@ -648,6 +651,42 @@ class _Validator:
             for col, spec in table.spec["columns"].items():
                 if "references" in spec and col in table.header:
                     self.check_reference(table, col, spec)
+
+    def check_patient_reports(self) -> None:
+        """Each observation's study must be a report of its man, so one man is one man.
+
+        A man described by several reports has one ``patient_id``; the reports are his
+        ``first_report`` and ``also_reported_in``. An observation from any other study means
+        either a wrong id or a link not recorded, and both would count him twice or lose him.
+        """
+        observations = self.tables.get("patient_observations.csv")
+        patients = self.tables.get("patients.csv")
+        if observations is None or patients is None:
+            return
+        reports: dict[str, set[str]] = {}
+        for _, cells in patients.rows:
+            later = cells.get("also_reported_in", "").split(";")
+            first = cells.get("first_report", "")
+            reports[cells.get("patient_id", "")] = {first, *(s.strip() for s in later)}
+        studies = self._values("studies.csv", "study_id")
+        for line, cells in observations.rows:
+            study, patient = cells.get("study_id", ""), cells.get("patient_id", "")
+            known = reports.get(patient, set()) - {""}
+            if not known or not known <= studies or study not in studies:
+                continue  # an unknown man, report or study is reported on its own
+            if study not in known:
+                self.report(
+                    observations.name,
+                    "patient_report",
+                    row=line,
+                    column="study_id",
+                    value=study,
+                    patient=patient,
+                )
+
+    def _values(self, table: str, column: str) -> set[str]:
+        found = self.tables.get(table)
+        return {cells.get(column, "") for _, cells in found.rows} if found else set()
 
     def check_reference(self, table: _Table, col: str, spec: Mapping[str, Any]) -> None:
         ref_table_name, ref_col = spec["references"].rsplit(".", 1)

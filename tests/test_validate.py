@@ -494,6 +494,18 @@ def first_report_that_is_not_a_study_is_reported(raw):
 
 
 @case
+def observation_from_a_study_not_linked_to_the_man_is_reported(raw):
+    line, row = edit(
+        raw, "patient_observations.csv", any_row, study_id="example_2029", timepoint_months="7"
+    )
+    return [
+        f"{raw}/patient_observations.csv row {line}, column study_id: 'example_2029' is not a "
+        f"report of patient '{row['patient_id']}' in patients.csv; add it to his "
+        "also_reported_in, or correct the study_id"
+    ]
+
+
+@case
 def later_report_that_is_not_a_study_is_reported(raw):
     line, row = find(raw, "patients.csv")
     later = ";".join(filter(None, [row["also_reported_in"], "nobody_2001"]))
