@@ -104,7 +104,7 @@ class EggerResult:
             f"{head}\nPredictor: {name}\n\n"
             f"Test for Funnel Plot Asymmetry: {stat_name} = {self.stat:.4f}{df_text}, "
             f"p = {self.pvalue:.4f}\n"
-            f"Limit Estimate (as {name.split()[-1]} goes to zero): b = {self.limit_estimate:.4f} "
+            f"Limit Estimate (as {name} approaches zero): b = {self.limit_estimate:.4f} "
             f"(CI: {self.limit_ci_low:.4f}, {self.limit_ci_high:.4f}; {pct})"
         )
 
@@ -301,7 +301,8 @@ def egger_test(
         return _egger_lm(yi, vi, x, predictor, level, recorded)
 
     method = "REML" if method is None else method
-    fit = rma(yi, vi, mods=x.reshape(-1, 1), method=method, test=test, level=level)
+    # rma returns a MetaRegressionResult when mods is given.
+    fit: Any = rma(yi, vi, mods=x.reshape(-1, 1), method=method, test=test, level=level)
     recorded += tuple(fit.warnings)
     df = getattr(fit, "df", None)
     return EggerResult(
@@ -429,7 +430,7 @@ def _estimate_side(yi: np.ndarray, vi: np.ndarray, method: str) -> str:
     with warnings.catch_warnings():
         # metafor suppresses the warnings of this auxiliary fit too: only its slope's sign is used.
         warnings.simplefilter("ignore", MetaAnalysisWarning)
-        fit = rma(yi, vi, mods=np.sqrt(vi).reshape(-1, 1), method=method, tau2_ci=False)
+        fit: Any = rma(yi, vi, mods=np.sqrt(vi).reshape(-1, 1), method=method, tau2_ci=False)
     return "right" if float(fit.beta[1]) < 0 else "left"
 
 
@@ -540,7 +541,8 @@ def trimfill(
         with warnings.catch_warnings():
             # Interim fits on trimmed data: metafor suppresses their warnings as well.
             warnings.simplefilter("ignore", MetaAnalysisWarning)
-            beta = float(rma(ys[: k - k0], vs[: k - k0], method=method, tau2_ci=False).estimate)
+            interim: Any = rma(ys[: k - k0], vs[: k - k0], method=method, tau2_ci=False)
+            beta = float(interim.estimate)
         centred = ys - beta
         centred[np.abs(centred) <= tiny] = 0.0
         k0_raw, se_k0 = _estimate_k0(centred, estimator)

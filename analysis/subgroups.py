@@ -12,6 +12,7 @@ import math
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -251,7 +252,7 @@ def subgroup_analysis(
     study_labels = (
         [f"Study {i + 1}" for i in range(yi.size)] if slab is None else list(map(str, slab))
     )
-    settings = {"method": method, "test": test, "level": level}
+    settings: dict[str, Any] = {"method": method, "test": test, "level": level}
 
     results: dict[str, Any] = {}
     notes: list[str] = []
@@ -275,7 +276,7 @@ def subgroup_analysis(
     qm, qm_df, qm_p, tau2_common = _mixed_effects(yi, vi, group_of, names, settings, notes)
     return SubgroupResult(
         groups=names,
-        results=results,
+        results=MappingProxyType(results),
         overall=overall,
         q_between=q,
         df_between=df,
@@ -312,7 +313,7 @@ def _mixed_effects(
         return math.nan, df, math.nan, math.nan
     dummies = np.column_stack([(group_of == name).astype(float) for name in names[1:]])
     try:
-        fit = rma(yi, vi, mods=dummies, **settings)
+        fit: Any = rma(yi, vi, mods=dummies, **settings)
     except (ValueError, ArithmeticError, np.linalg.LinAlgError) as error:
         message = f"mixed-effects moderator test could not be fitted: {error}"
         warnings.warn(message, MetaAnalysisWarning, stacklevel=3)

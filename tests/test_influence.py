@@ -26,8 +26,10 @@ ITERATIVE = 1e-6
 # Q, tau2 and I2 that are zero up to rounding (identical effects) are compared absolutely.
 ABS = 1e-12
 
-COLUMNS = ("estimate", "se", "stat", "pvalue", "ci_low", "ci_high", "q", "q_pvalue", "tau2")
-COLUMNS += ("i2", "h2")
+COLUMNS = (
+    *("estimate", "se", "stat", "pvalue", "ci_low", "ci_high"),
+    *("q", "q_pvalue", "tau2", "i2", "h2"),
+)
 
 
 def _tol(method: str) -> float:
