@@ -86,6 +86,11 @@ def _fit_rows(
 ) -> list[dict[str, Any]]:
     # The Q-profile CI of tau2 is not a column of these frames; skipping it saves k root searches.
     rma_kwargs = {"tau2_ci": False, **rma_kwargs}
+    # metafor starts from a fitted model, so bad options fail before any refit; fitting the full
+    # model first does the same here, and a refit that fails later is a numerical event.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MetaAnalysisWarning)
+        rma(yi, vi, **rma_kwargs)
     rows = []
     for i, idx in enumerate(subsets):
         with warnings.catch_warnings():

@@ -172,6 +172,7 @@ def test_trimfill_refuses_unknown_side_and_estimator():
         trimfill(data["yi"], data["vi"], estimator="L1")
 
 
+@pytest.mark.filterwarnings("ignore::analysis.warnings.Tau2TruncatedWarning")
 def test_trimfill_finds_nothing_missing_when_effects_are_identical():
     # metafor ranks rounding noise here and stops with "did not converge"; see bias.trimfill.
     data = DATASETS["identical"]

@@ -102,6 +102,13 @@ def test_influence_analyses_refuse_moderators():
         cumulative([0.1, 0.2, 0.3], [0.01, 0.02, 0.03], mods=[1, 2, 3])
 
 
+def test_invalid_rma_options_fail_before_any_refit():
+    with pytest.raises(ValueError, match="method must be one of"):
+        leave_one_out([0.1, 0.2, 0.3], [0.01, 0.02, 0.03], method="XX")
+    with pytest.raises(ValueError, match="level must be in"):
+        cumulative([0.1, 0.2, 0.3], [0.01, 0.02, 0.03], level=95)
+
+
 def test_cumulative_refuses_an_order_of_the_wrong_length():
     with pytest.raises(ValueError, match="order has 2 keys for k = 3 studies"):
         cumulative([0.1, 0.2, 0.3], [0.01, 0.02, 0.03], order=[2, 1])
