@@ -214,8 +214,9 @@ def _arm_stat(
             result.method, cells, mean, assumptions=result.assumptions,
             reference=result.reference, derived=True,
         )  # fmt: skip
-        if sd is None and getattr(result, "se", None) is not None:
-            sd = _derived_value(result, "se")
+        if sd is None and getattr(result, "sd", None) is not None:
+            sd = _derived_value(result, "sd")
+            cells = cells + _cells(table, row, "n")
     if mean is None or n is None:
         return None
     if sd is not None:
@@ -325,13 +326,12 @@ def _contrast_effect(row: dict[str, Any], n_total: float | None, allow_p: bool) 
         trail.add(result.method, cells, se, assumptions=result.assumptions,
                   reference=result.reference, derived=True)  # fmt: skip
     elif allow_p and _num(row, "p_value") is not None and row.get("p_value_bound") != ">":
-        result = conversions.se_from_p(estimate, _num(row, "p_value"), df=df)
+        # p < x gives an upper bound of the SE (a conservative weight); p > x would give a
+        # lower bound, which would overstate the weight, so it is not used.
+        bound = row.get("p_value_bound") or "="
+        result = conversions.se_from_p(estimate, _num(row, "p_value"), df=df, bound=bound)
         se, route = _derived_value(result), "e"
         assumptions = dict(result.assumptions)
-        if row.get("p_value_bound") == "<":
-            # p < x used as p = x: the SE is an upper bound, so the effect's weight is
-            # smaller than it should be (conservative).
-            assumptions["p_value_bound"] = "reported as p < bound; bound used as p (SE upper bound)"
         cells = cells + _cells("contrasts.csv", row, "p_value")
         trail.add(result.method, cells, se, assumptions=assumptions,
                   reference=result.reference, derived=True)  # fmt: skip

@@ -1,0 +1,205 @@
+"""One function per workflow rule: read the inputs, call the pure functions, write outputs.
+
+The functions take the rule's named inputs, outputs and params as keyword arguments, so
+``workflow/scripts/*.py`` stay adapters and every step can also be run from Python. Writes go
+through :mod:`analysis.io` (atomic, deterministic): a step that fails leaves no output.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from analysis import io
+
+# The statistics modules are imported inside the steps that use them: each rule runs in its
+# own process, and scipy.stats alone costs about 0.6 s there, which the validation and
+# case-report steps do not need.
+log = logging.getLogger(__name__)
+Path_ = str | os.PathLike[str]
+
+EFFECT_KEY = ["study_id", "outcome", "scale"]
+POOL_KEY = ["evidence_line", "outcome", "scale"]
+
+
+@contextlib.contextmanager
+def logged(path: Path_) -> Iterator[None]:
+    """Send logging and warnings to the rule's log file; log a failure before raising it."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(path, mode="w", encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    logging.captureWarnings(True)
+    try:
+        yield
+    except Exception:
+        log.exception("step failed")
+        raise
+    finally:
+        root.removeHandler(handler)
+        handler.close()
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def validate(*, tables: Sequence[Path_], validated: Path_) -> None:
+    """Rule ``validate``: check the raw tables against the contract, record what passed.
+
+    ``tables`` are the CSV files of the raw directory; the directory is validated as a
+    whole (cross-table references). Raises :class:`analysis.validate.RawDataError` (every
+    problem, one per line) before anything is written, so a failed validation leaves
+    ``validated`` as it was.
+    """
+    files = sorted(Path(t) for t in tables)
+    raw_dirs = {f.parent for f in files}
+    if len(raw_dirs) != 1:
+        raise ValueError(f"raw tables must share one directory, got {sorted(map(str, raw_dirs))}")
+    from analysis.validate import check_raw
+
+    rows = check_raw(raw_dirs.pop())
+    record = {"files": {f.name: _sha256(f) for f in files}, "rows": rows}
+    io.write_json(record, validated)
+    log.info("validated %d tables: %s", len(files), rows)
+
+
+def harmonize_table(
+    *, table: Path_, harmonized: Path_, units: Mapping[str, str], value_columns: Sequence[str]
+) -> None:
+    """Rules ``harmonize_arms``/``harmonize_patients``: values in canonical units."""
+    from analysis import harmonize
+
+    frame = io.read_table(table)
+    out = harmonize.canonical_units(frame, units, value_columns=value_columns)
+    converted = int((out["unit"] != out["unit_canonical"]).sum())
+    log.info("%s: %d rows, %d converted to canonical units", table, len(out), converted)
+    key = io.contract()["tables"][Path(table).name]["key"]
+    io.write_csv(out, harmonized, key)
+
+
+def _effects(
+    arm_outcomes: Path_, arms: Path_, contrasts: Path_, studies: Path_, risk_of_bias: Path_,
+    *, r: float, config: Mapping[str, Any],
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:  # fmt: skip
+    from analysis import harmonize
+
+    outcomes = [config["outcomes"]["primary"], *config["outcomes"]["secondary"]]
+    return harmonize.compute_effects(
+        io.read_processed(arm_outcomes), io.read_table(arms), io.read_table(contrasts),
+        io.read_table(studies), io.read_table(risk_of_bias), r=r, outcomes=outcomes,
+        scales=config["scales"], units=config["canonical_units"],
+        level=config["pooling"]["level"],
+    )  # fmt: skip
+
+
+def effects(
+    *, arm_outcomes: Path_, arms: Path_, contrasts: Path_, studies: Path_, risk_of_bias: Path_,
+    effects: Path_, derivations: Path_, reported_in_words: Path_, config: Mapping[str, Any],
+) -> None:  # fmt: skip
+    """Rule ``effects``: one effect per study x outcome x scale, ledger, results in words."""
+    frame, ledger, words = _effects(
+        arm_outcomes, arms, contrasts, studies, risk_of_bias, r=config["prepost_r"],
+        config=config,
+    )  # fmt: skip
+    log.info("%d effects (%d derived), %d ledger rows, %d results in words",
+             len(frame), int(frame["derived"].sum()), len(ledger), len(words))  # fmt: skip
+    io.write_csv(frame, effects, EFFECT_KEY)
+    io.write_csv(ledger, derivations, ["derivation_id"])
+    io.write_csv(words, reported_in_words, ["study_id", "outcome", "timepoint_months"])
+
+
+def pool(*, effects: Path_, pooled: Path_, weights: Path_, config: Mapping[str, Any]) -> None:
+    """Rule ``pool``: every evidence_line x outcome x scale with the configured model."""
+    from analysis import sensitivity
+
+    settings = config["pooling"]
+    frame, weight_frame = sensitivity.pool_by_group(
+        io.read_processed(effects), method=settings["method"],
+        test=sensitivity.effective_test(settings["test"], settings["adhoc"]),
+        level=settings["level"],
+        min_k_prediction_interval=config["few_studies"]["min_k_prediction_interval"],
+    )  # fmt: skip
+    log.info("%d groups, %d pooled", len(frame), int(frame["pooled"].sum()))
+    io.write_csv(frame, pooled, POOL_KEY)
+    io.write_csv(weight_frame, weights, [*POOL_KEY, "study_id"])
+
+
+def patient_changes(
+    *, observations: Path_, patients: Path_, changes: Path_, summary: Path_,
+    config: Mapping[str, Any],
+) -> None:  # fmt: skip
+    """Rule ``cases``: per-man change under estrogen and its summary across men."""
+    from analysis import cases
+
+    frame = cases.patient_changes(
+        io.read_processed(observations), io.read_table(patients),
+        outcomes=config["cases"]["outcomes"],
+        estrogen_phases=config["cases"]["estrogen_phases"],
+    )  # fmt: skip
+    log.info("%d patient x outcome changes from %d men", len(frame),
+             frame["patient_id"].nunique())  # fmt: skip
+    io.write_csv(frame, changes, ["patient_id", "outcome"])
+    io.write_csv(cases.summarise_changes(frame), summary, ["outcome"])
+
+
+def regression(
+    *, effects: Path_, changes: Path_, table: Path_, metareg: Path_, config: Mapping[str, Any]
+) -> None:
+    """Rule ``regression``: BMD effect against estradiol change, meta-regression where k allows."""
+    from analysis import sensitivity
+
+    settings = config["pooling"]
+    bmd = [o for o in [config["outcomes"]["primary"], *config["outcomes"]["secondary"]]
+           if o.startswith(("bmd_", "vbmd_"))]  # fmt: skip
+    frame, fits = sensitivity.bmd_vs_estradiol(
+        io.read_processed(effects), io.read_processed(changes), bmd_outcomes=bmd,
+        method=settings["method"],
+        test=sensitivity.effective_test(settings["test"], settings["adhoc"]),
+        level=settings["level"], min_k=config["few_studies"]["min_k_meta_regression"],
+    )  # fmt: skip
+    log.info("%d sources with BMD and estradiol; %d regressions fitted", len(frame),
+             int(fits["slope"].notna().sum()))  # fmt: skip
+    io.write_csv(frame, table, ["source_id", "outcome", "scale"])
+    io.write_csv(fits, metareg, ["outcome", "scale"])
+
+
+def sensitivity_grid(
+    *, arm_outcomes: Path_, arms: Path_, contrasts: Path_, studies: Path_, risk_of_bias: Path_,
+    effects: Path_, grid: Path_, leave_one_out: Path_, config: Mapping[str, Any],
+) -> None:  # fmt: skip
+    """Rule ``sensitivity``: the grid (estimators x tests x r x inclusion sets) and
+    leave-one-out refits of the primary analysis in groups with enough studies."""
+    from analysis import sensitivity
+
+    grid_config, settings = config["sensitivity"], config["pooling"]
+    by_r = {
+        r: _effects(arm_outcomes, arms, contrasts, studies, risk_of_bias, r=r, config=config)[0]
+        for r in sorted({*grid_config["r"], config["prepost_r"]})
+    }
+    frame = sensitivity.sensitivity_grid(
+        by_r, methods=grid_config["methods"], tests=grid_config["tests"],
+        inclusions=grid_config["inclusion"], adhoc=settings["adhoc"], level=settings["level"],
+        primary={"method": settings["method"], "test": settings["test"],
+                 "r": config["prepost_r"], "inclusion": "all"},
+    )  # fmt: skip
+    log.info("%d grid rows, %d with a changed conclusion", len(frame),
+             int(frame["conclusion_changed"].fillna(False).astype(bool).sum()))  # fmt: skip
+    key = ["outcome", "evidence_line", "scale", "method", "test", "r", "inclusion"]
+    loo = sensitivity.leave_one_out_by_group(
+        io.read_processed(effects), method=settings["method"],
+        test=sensitivity.effective_test(settings["test"], settings["adhoc"]),
+        level=settings["level"], min_k=config["few_studies"]["min_k_leave_one_out"],
+    )  # fmt: skip
+    log.info("%d leave-one-out refits", len(loo))
+    io.write_csv(frame, grid, key)
+    io.write_csv(loo, leave_one_out, [*POOL_KEY, "omitted"])

@@ -1,0 +1,46 @@
+# Stage 3: effects. Controlled studies: one treatment-minus-control effect per study x
+# outcome x scale with its derivation ledger. Case reports: change under estrogen per man.
+
+
+rule effects:
+    input:
+        validated=ancient(rules.validate.output.validated),
+        arm_outcomes=rules.harmonize_arms.output.harmonized,
+        arms="data/raw/arms.csv",
+        contrasts="data/raw/contrasts.csv",
+        studies="data/raw/studies.csv",
+        risk_of_bias="data/raw/risk_of_bias.csv",
+        code=EFFECTS_CODE,
+    output:
+        effects="data/processed/effects/effects.csv",
+        derivations="data/processed/effects/derivations.csv",
+        reported_in_words="data/processed/effects/reported_in_words.csv",
+    log:
+        "logs/effects.log",
+    conda:
+        "../envs/analysis.yaml"
+    params:
+        config=config_subset(
+            "outcomes", "scales", "canonical_units", "prepost_r", "pooling"
+        ),
+    script:
+        "../scripts/effects.py"
+
+
+rule cases:
+    input:
+        validated=ancient(rules.validate.output.validated),
+        observations=rules.harmonize_patients.output.harmonized,
+        patients="data/raw/patients.csv",
+        code="analysis/cases.py",
+    output:
+        changes="data/processed/cases/patient_changes.csv",
+        summary="data/processed/cases/summary.csv",
+    log:
+        "logs/cases.log",
+    conda:
+        "../envs/analysis.yaml"
+    params:
+        config=config_subset("cases"),
+    script:
+        "../scripts/cases.py"

@@ -1,0 +1,18 @@
+"""Rule effects: one effect per study x outcome x scale, the ledger, results in words."""
+
+from analysis import steps
+
+snakemake = globals()["snakemake"]  # injected by Snakemake's script directive
+
+with steps.logged(snakemake.log[0]):
+    steps.effects(
+        arm_outcomes=snakemake.input.arm_outcomes,
+        arms=snakemake.input.arms,
+        contrasts=snakemake.input.contrasts,
+        studies=snakemake.input.studies,
+        risk_of_bias=snakemake.input.risk_of_bias,
+        effects=snakemake.output.effects,
+        derivations=snakemake.output.derivations,
+        reported_in_words=snakemake.output.reported_in_words,
+        config=snakemake.params.config,
+    )
