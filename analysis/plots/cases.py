@@ -6,6 +6,7 @@ import pandas as pd
 from plotnine import (
     aes,
     facet_wrap,
+    geom_hline,
     geom_line,
     geom_point,
     geom_text,
@@ -18,13 +19,22 @@ from plotnine import (
 from analysis.plots.theme import OUTCOME_LABELS, outcome_label, plain, theme_report
 
 
-def _e2(before, after, unit) -> str:
-    fmt = lambda v: "?" if pd.isna(v) else f"{float(v):g}"  # noqa: E731
-    return f"E2 {fmt(before)}→{fmt(after)} {unit}"
+def _e2(r: pd.Series, when: str) -> str:
+    """Estradiol before or after, with a detection-limit sign, '?' when not reported."""
+    value = r.get(f"estradiol_{when}")
+    if pd.isna(value):
+        return "?" if when == "after" else "E2 ?"
+    censor = r.get(f"estradiol_{when}_censor")
+    sign = str(censor) if isinstance(censor, str) and censor else ""
+    text = f"{sign}{float(value):g}"
+    return text if when == "after" else f"E2 {text}"
 
 
 def cases_data(patient_changes: pd.DataFrame) -> pd.DataFrame:
-    """Long frame of BMD points (before at month 0, after at ``months``) per patient and site.
+    """Long frame of BMD percent change (0 at the start of estrogen) per patient and site.
+
+    Percent change is the common scale: several reports give only the percent change, not
+    the values before and after.
 
     Parameters
     ----------
@@ -34,41 +44,47 @@ def cases_data(patient_changes: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        ``patient_id, outcome, outcome_name, months, value, unit, note`` with ``note`` (dose
-        and estradiol before -> after) on the "after" point only; BMD/BMC outcomes only.
+        ``patient_id, outcome, outcome_name, months, value, note`` (value: percent change)
+        with ``note`` (dose and estradiol before -> under estrogen) on the end point only;
+        bone-mass outcomes with a percent change only.
     """
-    bone = patient_changes.loc[patient_changes["outcome"].str.match(r"^(v?bmd|bmc)_")]
+    bone = patient_changes.loc[
+        patient_changes["outcome"].astype(str).str.match(r"^(v?bmd|bmc)_")
+        & patient_changes["percent_change"].notna()
+    ]
     rows = []
     for _, r in bone.iterrows():
-        name = outcome_label(r["outcome"])
-        unit = str(r["unit"]).replace("cm2", "cm²").replace("cm3", "cm³")
-        note = f"{r['patient_id']}: {r['dose'] if pd.notna(r['dose']) else 'dose NR'}; " + _e2(
-            r["estradiol_before"], r["estradiol_after"], r["estradiol_unit"]
-        )
+        dose = r["dose"] if pd.notna(r["dose"]) else "dose not reported"
+        note = f"{r['patient_id']}: {dose}; " + _e2(r, "before") + "→" + _e2(r, "after")
+        unit = r["estradiol_unit"] if pd.notna(r.get("estradiol_unit")) else ""
+        note = plain(f"{note} {unit}".strip())
         base = {
             "patient_id": r["patient_id"],
             "outcome": r["outcome"],
-            "outcome_name": f"{name} ({unit})",
+            "outcome_name": outcome_label(r["outcome"]),
         }
-        rows.append({**base, "months": 0.0, "value": r["value_before"], "note": ""})
+        rows.append({**base, "months": 0.0, "value": 0.0, "note": ""})
         rows.append(
-            {**base, "months": float(r["months"]), "value": r["value_after"], "note": plain(note)}
+            {
+                **base,
+                "months": float(r["months"]),
+                "value": float(r["percent_change"]),
+                "note": note,
+            }
         )
     out = pd.DataFrame(
         rows, columns=["patient_id", "outcome", "outcome_name", "months", "value", "note"]
     )
-    order = [outcome_label(o) for o in OUTCOME_LABELS]
-    out["rank"] = [
-        order.index(n.split(" (")[0]) if n.split(" (")[0] in order else 99
-        for n in out["outcome_name"]
-    ]
-    cats = list(dict.fromkeys(out.sort_values("rank")["outcome_name"]))
-    out["outcome_name"] = pd.Categorical(out["outcome_name"], categories=cats)
-    return out.drop(columns="rank")
+    order = list(OUTCOME_LABELS)
+    present = sorted(set(out["outcome"]), key=lambda o: (order.index(o) if o in order else 99, o))
+    out["outcome_name"] = pd.Categorical(
+        out["outcome_name"], categories=[outcome_label(o) for o in present]
+    )
+    return out
 
 
 def cases_plot(df: pd.DataFrame):
-    """Draw each patient's BMD trajectory under estrogen, one facet per skeletal site.
+    """Draw each patient's BMD change under estrogen, one facet per skeletal site.
 
     Parameters
     ----------
@@ -78,25 +94,29 @@ def cases_plot(df: pd.DataFrame):
     Returns
     -------
     plotnine.ggplot
-        Lines from the value before estrogen (month 0) to the value under estrogen, coloured by
-        patient, labelled with dose and estradiol before -> after.
+        Lines from 0 at the start of estrogen to the percent change under estrogen, coloured
+        by patient, labelled with dose and serum estradiol before -> under estrogen.
     """
     n_facets = max(1, df["outcome_name"].nunique())
+    ncol = 1 if n_facets < 3 else 2
+    nrow = (n_facets + ncol - 1) // ncol
     xmax = float(df["months"].max()) if len(df) else 12.0
     return (
         ggplot(df, aes(x="months", y="value", color="patient_id", group="patient_id"))
+        + geom_hline(yintercept=0, color="#999999", size=0.4)
         + geom_line(size=0.8)
         + geom_point(size=2.2)
         + geom_text(aes(label="note"), ha="left", nudge_x=0.02 * xmax, size=6.5, show_legend=False)
-        + facet_wrap("outcome_name", scales="free_y", ncol=1 if n_facets < 3 else 2)
-        + scale_x_continuous(expand=(0.03, 0, 0.9, 0))
+        + facet_wrap("outcome_name", ncol=ncol)
+        + scale_x_continuous(expand=(0.03, 0, 1.1 if ncol == 1 else 1.6, 0))
         + labs(
             x="Months from start of estrogen",
-            y="BMD",
+            y="Change in BMD from start of estrogen (%)",
             color="Patient",
-            title="Men with aromatase deficiency: BMD before and under estrogen",
-            caption="Labels: patient, estrogen dose, serum estradiol before → under treatment.",
+            title="Men with aromatase deficiency: BMD under estrogen",
+            caption="Labels: patient, estrogen dose, serum estradiol before → under estrogen "
+            "(< : below the assay's detection limit; ? : not reported).",
         )
         + theme_report()
-        + theme(figure_size=(10, 2.6 * ((n_facets + 1) // (1 if n_facets < 3 else 2)) + 1.2))
+        + theme(figure_size=(10, 2.4 * nrow + 1.4))
     )

@@ -12,6 +12,7 @@ from plotnine import (
     ggplot,
     labs,
     scale_color_manual,
+    scale_shape_manual,
     theme,
 )
 
@@ -35,7 +36,16 @@ def scatter_data(bmd_vs_estradiol: pd.DataFrame) -> pd.DataFrame:
     df["x"] = df[_column(df, "estradiol_change", "estradiol", "e2")].astype(float)
     df["y"] = df[_column(df, "bmd_effect", "bmd", "effect")].astype(float)
     df["line"] = [line_label(x) for x in df["evidence_line"]]
-    df["outcome_name"] = [outcome_label(x) for x in df["outcome"]]
+    scales = df["scale"] if "scale" in df.columns else pd.Series(["absolute"] * len(df))
+    df["outcome_name"] = [
+        f"{outcome_label(o)}, " + ("% change" if sc == "percent" else "absolute change")
+        for o, sc in zip(df["outcome"], scales, strict=True)
+    ]
+    censored = df["estradiol_censored"] if "estradiol_censored" in df.columns else False
+    df["estradiol_value"] = [
+        "at a detection limit" if str(c).lower() == "true" else "measured"
+        for c in (censored if isinstance(censored, pd.Series) else [False] * len(df))
+    ]
     return df
 
 
@@ -55,17 +65,26 @@ def scatter_plot(df: pd.DataFrame):
     colours = {line_label(k): v for k, v in LINE_COLOURS.items()}
     n = max(1, df["outcome_name"].nunique())
     return (
-        ggplot(df, aes(x="x", y="y", color="line"))
+        ggplot(df, aes(x="x", y="y", color="line", shape="estradiol_value"))
         + geom_hline(yintercept=0, color="#999999", size=0.4)
         + geom_vline(xintercept=0, color="#999999", size=0.4)
         + geom_point(size=2.6, alpha=0.85)
-        + facet_wrap("outcome_name", scales="free_y", ncol=min(n, 2))
+        + facet_wrap("outcome_name", scales="free", ncol=min(n, 2))
         + scale_color_manual(values=colours, name="Evidence line")
+        + scale_shape_manual(
+            values={"measured": "o", "at a detection limit": "^"}, name="Estradiol change"
+        )
         + labs(
             x="Change in serum estradiol (pmol/L)",
-            y="Effect on BMD",
+            y="Effect on BMD (difference in change)",
+            caption="Trials: difference between arms; case reports: change within the man. "
+            "Triangles: estradiol before or after at an assay's detection limit.",
             title="Does the BMD effect track the change in estradiol?",
         )
         + theme_report()
-        + theme(figure_size=(9, 3.6 * ((n + 1) // 2) + 1.0), legend_direction="vertical")
+        + theme(
+            figure_size=(9, 3.6 * ((n + 1) // 2) + 1.0),
+            legend_direction="vertical",
+            legend_box="horizontal",
+        )
     )

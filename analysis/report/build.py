@@ -204,7 +204,7 @@ def report_tables(inputs: Mapping[str, str], outputs: Mapping[str, str], config:
         "completeness": tables.completeness_table(
             f["effects"], f["derivations"], f["reported_in_words"], f["studies"]
         ),
-        "sensitivity": tables.sensitivity_table(f["grid"]),
+        "sensitivity": tables.sensitivity_table(f["grid"], f["pooled"]),
         "derivations": tables.derivations_table(f["derivations"]),
         "methods": tables.methods_text(config, f["pooled"]),
     }

@@ -193,8 +193,8 @@ def demo_frames() -> dict[str, pd.DataFrame]:
             "study_ids": ["case_a", "case_a", "case_b;case_a"],
             "outcome": ["bmd_lumbar_spine", "bmd_femoral_neck", "bmd_lumbar_spine"],
             "unit": ["g/cm2"] * 3,
-            "value_before": [0.80, 0.70, 0.75],
-            "value_after": [0.95, 0.78, 0.83],
+            "value_before": [0.80, 0.70, None],
+            "value_after": [0.95, 0.78, None],
             "months": [6, 6, 24],
             "change": [0.15, 0.08, 0.08],
             "percent_change": [18.75, 11.4, 10.7],
@@ -203,34 +203,50 @@ def demo_frames() -> dict[str, pd.DataFrame]:
             "estradiol_before": [7.0, 7.0, None],
             "estradiol_after": [150.0, 150.0, 95.0],
             "estradiol_unit": ["pmol/L"] * 3,
+            "estradiol_before_censor": ["<", "<", None],
+            "estradiol_after_censor": [None, None, None],
+            "phase": ["estrogen"] * 3,
+            "n_reports": [1, 1, 2],
+            "note": ["", "", "percent change as reported"],
         }
     )
     cases_summary = pd.DataFrame(
         {
             "outcome": ["bmd_femoral_neck", "bmd_lumbar_spine"],
+            "unit": ["g/cm2", "g/cm2"],
             "n_patients": [1, 2],
-            "median_change": [0.08, 0.115],
-            "min_change": [0.08, 0.08],
-            "max_change": [0.08, 0.15],
-            "median_percent_change": [11.4, 14.7],
-            "min_percent_change": [11.4, 10.7],
-            "max_percent_change": [11.4, 18.75],
+            "n_change": [1, 2],
+            "n_percent_change": [1, 2],
+            "change_median": [0.08, 0.115],
+            "change_min": [0.08, 0.08],
+            "change_max": [0.08, 0.15],
+            "percent_change_median": [11.4, 14.7],
+            "percent_change_min": [11.4, 10.7],
+            "percent_change_max": [11.4, 18.75],
+            "months_median": [6, 15],
+            "months_min": [6, 6],
+            "months_max": [6, 24],
         }
     )
     bmd_vs_estradiol = pd.DataFrame(
         {
-            "source_id": ["ai_a", "ai_b", "pt_a", "pt_b"],
-            "outcome": ["bmd_lumbar_spine"] * 4,
             "evidence_line": ["ai_older_men", "ai_older_men"]
             + ["estrogen_aromatase_deficiency"] * 2,
+            "source_id": ["ai_a", "ai_b", "pt_a", "pt_b"],
+            "kind": ["study", "study", "patient", "patient"],
+            "outcome": ["bmd_lumbar_spine"] * 4,
+            "scale": ["percent"] * 4,
             "bmd_effect": [-1.5, -0.4, 18.75, 10.7],
+            "bmd_se": [0.6, 0.8, None, None],
             "estradiol_change": [-40.0, -25.0, 143.0, 88.0],
+            "estradiol_censored": [False, False, True, False],
         }
     )
     grid = pd.DataFrame(
         {
             "outcome": ["bmd_lumbar_spine"] * 3,
             "evidence_line": ["ai_older_men"] * 3,
+            "scale": ["percent"] * 3,
             "method": ["REML", "DL", "REML"],
             "test": ["knha", "z", "knha"],
             "r": [0.5, 0.5, 0.8],
@@ -313,6 +329,14 @@ def demo_frames() -> dict[str, pd.DataFrame]:
             "location": ["Abstract"] * 2,
             "note": [""] * 2,
         }
+    )
+    # Columns the pipeline writes beyond the architecture page's list.
+    effects["route"] = "b"
+    effects["timepoint_months"] = 12
+    effects["note"] = ""
+    pooled.insert(3, "unit", ["percent", "percent", "percent", "pmol/L", "percent"])
+    weights["label"] = weights["study_id"].map(
+        dict(zip(effects["study_id"], effects["label"], strict=True))
     )
     return {
         "effects": effects,
@@ -404,7 +428,13 @@ def build_demo_report(reports_src, dest, *, figures: bool = True) -> dict[str, s
                 "methods",
             )
         },
-        {"pooling": {"method": "REML", "test": "knha", "level": 0.95}, "effects": {"r": 0.5}},
+        {
+            "pooling": {"method": "REML", "test": "knha", "adhoc": True, "level": 0.95},
+            "prepost_r": 0.5,
+            "few_studies": {"min_k_pool": 2, "min_k_prediction_interval": 3},
+            "sensitivity": {"methods": ["REML", "DL"], "r": [0.2, 0.5, 0.8]},
+            "outcomes": {"primary": "bmd_lumbar_spine", "secondary": ["bmd_femoral_neck"]},
+        },
     )
     provenance.write_provenance(p.values(), t / "provenance.md")
     if figures:

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from importlib import metadata
 from pathlib import Path
 
-from analysis.report.tables import md_escape, md_table
+from analysis.report.tables import breakable, md_escape, md_table
 
 PACKAGES = (
     "numpy",
@@ -73,7 +73,9 @@ def provenance_md(files: Iterable[str | Path], versions: dict[str, str]) -> str:
     soft = [[md_escape(k), md_escape(v)] for k, v in versions.items()]
     rows = []
     for f in sorted({str(f) for f in files}):
-        rows.append([md_escape(f), str(Path(f).stat().st_size), "`" + sha256_file(f) + "`"])
+        rows.append(
+            [breakable(md_escape(f)), str(Path(f).stat().st_size), "`" + sha256_file(f) + "`"]
+        )
     return (
         md_table(soft, ["Software", "Version"], caption="Software versions.", ident="tbl-software")
         + "\n"

@@ -50,6 +50,16 @@ def md_escape(value: object) -> str:
     return "".join("\\" + ch if ch in _PUNCT else ch for ch in text)
 
 
+def breakable(text: str) -> str:
+    """Allow line breaks after ``/``, ``:`` and ``;`` in long tokens (paths, ledger inputs).
+
+    A zero-width space is inserted, so narrow table columns wrap instead of overflowing.
+    """
+    for ch in "/:;":
+        text = text.replace(ch, ch + "\u200b")
+    return text
+
+
 def fmt_num(x: object, digits: int = 2) -> str:
     """Fixed decimals with a true minus sign; empty for missing."""
     try:
@@ -139,10 +149,21 @@ def md_table(
         saying so (with the same caption) so the report still renders.
     """
     align = align or "l" * len(header)
-    sep = {"l": ":---", "r": "---:", "c": ":---:"}
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(sep[a] for a in align) + "|"]
     if not rows:
         rows = [["*(no rows)*"] + [""] * (len(header) - 1)]
+    # Pandoc takes relative column widths from the dashes of the separator line when a row is
+    # longer than the page: give each column dashes in proportion to its typical content.
+    widths = []
+    for j, name in enumerate(header):
+        lengths = sorted(len(str(r[j])) for r in rows)
+        typical = max(lengths[len(lengths) // 2], lengths[-1] // 2, len(name) // 2)
+        longest_word = max((len(w) for w in f"{name} {lengths and ''}".split()), default=4)
+        widths.append(min(max(typical, longest_word + 5, 8), 30))
+    sep = [
+        {"l": ":" + "-" * w, "r": "-" * w + ":", "c": ":" + "-" * w + ":"}[a]
+        for a, w in zip(align, widths, strict=True)
+    ]
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(sep) + "|"]
     for row in rows:
         cells = [str(c).replace("\n", " ") for c in row]
         lines.append("| " + " | ".join(cells) + " |")
@@ -431,7 +452,7 @@ def derivations_table(derivations: pd.DataFrame) -> str:
                 md_escape(d["scale"]),
                 md_escape(d["step"]),
                 md_escape(d["method"]),
-                md_escape(str(d["inputs"]).replace(";", "; ")),
+                breakable(md_escape(d["inputs"])),
                 md_escape(assumptions),
                 md_escape(fmt_num(d["value"], digits_for([d["value"]]) + 1)),
                 md_escape(d["reference"]),
@@ -457,25 +478,63 @@ def derivations_table(derivations: pd.DataFrame) -> str:
     )
 
 
-def sensitivity_table(grid: pd.DataFrame) -> str:
-    """The sensitivity grid (``tbl-sensitivity``), changed conclusions marked."""
+def _setting(g: pd.Series) -> str:
+    return (
+        f"{g['method']}/{g['test']}/r={fmt_num(g['r'], 1)}/{str(g['inclusion']).replace('_', ' ')}"
+    )
+
+
+def sensitivity_table(grid: pd.DataFrame, pooled: pd.DataFrame | None = None) -> str:
+    """The sensitivity grid summarized per outcome x evidence line x scale (``tbl-sensitivity``).
+
+    Parameters
+    ----------
+    grid : pandas.DataFrame
+        ``sensitivity/grid.csv``: one row per setting (estimator, test, r, inclusion).
+    pooled : pandas.DataFrame, optional
+        ``pooled.csv``, for the main analysis' estimate shown beside the grid's range.
+
+    Returns
+    -------
+    str
+        Markdown table: number of settings, range of k and of the estimates, how many CIs
+        exclude zero, and the settings that changed the conclusion (first five listed).
+    """
     rows = []
-    cols = ["outcome", "evidence_line", "method", "test", "r", "inclusion"]
-    for _, g in grid.sort_values(cols).iterrows():
-        changed = truthy(g["conclusion_changed"])
+    keys = (
+        ["outcome", "evidence_line", "scale"]
+        if "scale" in grid.columns
+        else ["outcome", "evidence_line"]
+    )
+    for key, g in grid.groupby(keys, sort=True):
+        key = dict(zip(keys, key, strict=True))
+        d = digits_for(list(g["estimate"]) + list(g["ci_low"]) + list(g["ci_high"]))
+        main = ""
+        if pooled is not None and len(pooled):
+            sel = pooled
+            for k, v in key.items():
+                sel = sel.loc[sel[k] == v]
+            if len(sel):
+                r = sel.iloc[0]
+                main = fmt_ci(r["estimate"], r["ci_low"], r["ci_high"], d)
+        changed = g.loc[g["conclusion_changed"].map(truthy)]
+        listed = "; ".join(_setting(c) for _, c in changed.head(5).iterrows())
+        if len(changed) > 5:
+            listed += f"; and {len(changed) - 5} more"
+        kmin, kmax = int(g["k"].min()), int(g["k"].max())
         rows.append(
             [
-                md_escape(outcome_label(g["outcome"])),
-                md_escape(line_label(g["evidence_line"])),
-                md_escape(g["method"]),
-                md_escape(g["test"]),
-                md_escape(fmt_num(g["r"], 2)),
-                md_escape(str(g["inclusion"]).replace("_", " ")),
-                md_escape(fmt_ci(g["estimate"], g["ci_low"], g["ci_high"])),
-                md_escape(fmt_num(g["k"], 0)),
-                md_escape(g["direction"]),
-                "yes" if truthy(g["excludes_zero"]) else "no",
-                "**yes**" if changed else "no",
+                md_escape(outcome_label(key["outcome"])),
+                md_escape(line_label(key["evidence_line"])),
+                md_escape(key.get("scale", "")),
+                md_escape(main),
+                str(len(g)),
+                f"{kmin}" if kmin == kmax else f"{kmin}–{kmax}",
+                md_escape(
+                    f"{fmt_num(g['estimate'].min(), d)} to {fmt_num(g['estimate'].max(), d)}"
+                ),
+                f"{int(g['excludes_zero'].map(truthy).sum())} of {len(g)}",
+                f"**{len(changed)}**: " + md_escape(listed) if len(changed) else "none",
             ]
         )
     return md_table(
@@ -483,20 +542,19 @@ def sensitivity_table(grid: pd.DataFrame) -> str:
         [
             "Outcome",
             "Evidence line",
-            "τ² estimator",
-            "Test",
-            "r",
-            "Inclusion",
-            "Estimate [95% CI]",
+            "Scale",
+            "Main analysis [95% CI]",
+            "Settings",
             "k",
-            "Direction",
+            "Estimates (range)",
             "CI excludes 0",
-            "Conclusion changed",
+            "Settings that changed the conclusion",
         ],
-        caption="Sensitivity analyses: estimator, test, assumed pre-post correlation r and "
-        "inclusion rule.",
+        caption="Sensitivity analyses: each pooled result re-estimated over τ² estimators, "
+        "tests, assumed pre-post correlations r and inclusion rules (setting = "
+        "estimator/test/r/inclusion); the full grid is data/processed/sensitivity/grid.csv.",
         ident="tbl-sensitivity",
-        align="llllrllrlll",
+        align="lllllrlll",
     )
 
 
@@ -532,12 +590,13 @@ def answer_text(pooled: pd.DataFrame, grade: pd.DataFrame, cases_summary: pd.Dat
     ls = cases_summary.loc[cases_summary["outcome"] == "bmd_lumbar_spine"]
     if len(ls):
         c = ls.iloc[0]
-        mid = c.get("median_percent_change")
         bullets.append(
-            f"- **Case reports** (lumbar spine, n = {int(c['n_patients'])} men, not pooled): "
-            f"median change {md_escape(fmt_num(mid, 1))}% "
-            f"(range {md_escape(fmt_num(c.get('min_percent_change'), 1))} to "
-            f"{md_escape(fmt_num(c.get('max_percent_change'), 1))}%) under estrogen."
+            f"- **Case reports, men with aromatase deficiency** (lumbar spine, "
+            f"{int(c['n_patients'])} men, not pooled): median change under estrogen "
+            f"{md_escape(fmt_num(c.get('percent_change_median'), 1))}% (range "
+            f"{md_escape(fmt_num(c.get('percent_change_min'), 1))} to "
+            f"{md_escape(fmt_num(c.get('percent_change_max'), 1))}%) over a median of "
+            f"{md_escape(fmt_num(c.get('months_median'), 0))} months (@fig-cases-bmd)."
         )
     if not bullets:
         bullets.append("- No bone outcome could be quantified.")
@@ -551,9 +610,9 @@ def methods_text(config: Mapping, pooled: pd.DataFrame | None = None) -> str:
     ----------
     config : mapping
         The workflow configuration; keys read (all optional): ``pooling.method``,
-        ``pooling.test``, ``pooling.level``, ``effects.r`` (assumed pre-post correlation),
-        ``sensitivity.methods``, ``sensitivity.r``, ``outcomes``. Missing keys fall back to
-        the values in ``pooled.csv`` or are left out.
+        ``pooling.test``, ``pooling.adhoc``, ``pooling.level``, ``prepost_r``,
+        ``few_studies.*``, ``sensitivity.*``, ``outcomes.primary``/``outcomes.secondary``.
+        Missing keys fall back to the values in ``pooled.csv`` or are left out.
     pooled : pandas.DataFrame, optional
         ``pooled.csv``, the source of truth for the estimator used when the config is silent.
 
@@ -565,6 +624,8 @@ def methods_text(config: Mapping, pooled: pd.DataFrame | None = None) -> str:
     pooling = config.get("pooling", {}) or {}
     method = pooling.get("method")
     test = pooling.get("test")
+    if test == "knha" and pooling.get("adhoc"):
+        test = "adhoc"
     level = pooling.get("level")
     if pooled is not None and len(pooled):
         method = method or str(pooled["method"].iloc[0])
@@ -573,8 +634,7 @@ def methods_text(config: Mapping, pooled: pd.DataFrame | None = None) -> str:
     method = method or "REML"
     test = test or "z"
     level = float(level or 0.95)
-    effects_cfg = config.get("effects", {}) or {}
-    r = effects_cfg.get("r", effects_cfg.get("correlation"))
+    r = config.get("prepost_r")
     paras = [
         "Effects are differences between arms in the change from baseline (treatment minus "
         "control), on the absolute scale of the outcome's canonical unit and as differences "
@@ -592,15 +652,46 @@ def methods_text(config: Mapping, pooled: pd.DataFrame | None = None) -> str:
             f"pre-post correlation was assumed to be r = {md_escape(r)} (Cochrane Handbook "
             "6.5.2.8); each derivation is listed in the ledger (@tbl-derivations)."
         )
+    few = config.get("few_studies", {}) or {}
+    if few:
+        paras.append(
+            f"A line was pooled when it had at least {md_escape(few.get('min_k_pool', 2))} "
+            f"studies; a prediction interval was given from "
+            f"{md_escape(few.get('min_k_prediction_interval', 3))} studies, and small-study "
+            f"tests only from {md_escape(few.get('min_k_small_study_tests', 10))}."
+        )
     sens = config.get("sensitivity", {}) or {}
     if sens:
-        parts = [f"{md_escape(k)}: {md_escape(v)}" for k, v in sorted(sens.items())]
-        paras.append("Sensitivity analyses varied " + "; ".join(parts) + " (@tbl-sensitivity).")
-    outcomes = config.get("outcomes")
-    if outcomes:
-        names = outcomes if isinstance(outcomes, list) else list(outcomes)
+        names = {
+            "methods": "τ² estimators",
+            "tests": "tests",
+            "r": "pre-post correlations r",
+            "inclusion": "inclusion rules",
+        }
+        parts = [
+            f"{names.get(k, md_escape(k))} "
+            + ", ".join(
+                md_escape(str(x).replace("_", " ")) for x in (v if isinstance(v, list) else [v])
+            )
+            for k, v in sens.items()
+        ]
         paras.append(
-            "Outcomes: " + ", ".join(md_escape(outcome_label(str(o))) for o in names) + "."
+            "Sensitivity analyses varied the " + "; the ".join(parts) + " (@tbl-sensitivity)."
+        )
+    outcomes = config.get("outcomes")
+    if isinstance(outcomes, Mapping):
+        primary = outcomes.get("primary")
+        secondary = outcomes.get("secondary") or []
+        if primary:
+            paras.append(
+                f"The primary outcome was {md_escape(outcome_label(str(primary)))}; secondary "
+                "outcomes were "
+                + ", ".join(md_escape(outcome_label(str(o))) for o in secondary)
+                + "."
+            )
+    elif outcomes:
+        paras.append(
+            "Outcomes: " + ", ".join(md_escape(outcome_label(str(o))) for o in outcomes) + "."
         )
     return "\n\n".join(paras) + "\n"
 
