@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+from scipy import special, stats
 
 from analysis.tau2 import _Projection, q_generalized, uniroot
 
@@ -77,7 +77,7 @@ def q_test(yi: np.ndarray, vi: np.ndarray, X: np.ndarray) -> QTest:
     proj = _Projection(1.0 / vi, X)
     yc = yi - yi.mean()
     q = max(0.0, proj.ypy(yc))
-    return QTest(q, k - p, float(stats.chi2.sf(q, k - p)), (k - p) / proj.tr_pa())
+    return QTest(q, k - p, float(special.chdtrc(k - p, q)), (k - p) / proj.tr_pa())
 
 
 def i2_h2(tau2: float, qt: QTest, fixed: bool) -> tuple[float, float]:

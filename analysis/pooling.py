@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special, stats
 
 from analysis.heterogeneity import i2_h2, prediction_interval, q_test, tau2_qprofile_ci
 from analysis.tau2 import METHODS, _Projection, estimate_tau2
@@ -345,14 +345,16 @@ def _fit_beta(yi, vi, X, tau2, test, k, p):
 def _crit(test, level, df):
     alpha = 1.0 - level
     if test == "z":
-        return float(stats.norm.isf(alpha / 2))
-    return float(stats.t.isf(alpha / 2, df)) if df > 0 else math.nan
+        return float(-special.ndtri(alpha / 2))
+    # scipy.special directly: the same functions scipy.stats calls, without its overhead,
+    # which matters when thousands of small meta-analyses are fitted
+    return float(-special.stdtrit(df, alpha / 2)) if df > 0 else math.nan
 
 
 def _pvalues(test, stat, df):
     if test == "z":
-        return 2.0 * stats.norm.sf(np.abs(stat))
-    return 2.0 * stats.t.sf(np.abs(stat), df) if df > 0 else np.full_like(stat, np.nan)
+        return 2.0 * special.ndtr(-np.abs(stat))
+    return 2.0 * special.stdtr(df, -np.abs(stat)) if df > 0 else np.full_like(stat, np.nan)
 
 
 def rma(

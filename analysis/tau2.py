@@ -77,37 +77,64 @@ class _Projection:
     def __init__(self, w: np.ndarray, X: np.ndarray):
         self.w = w
         self.X = X
+        # Intercept-only models (the common case) reduce to sums; the general path below
+        # costs a QR and several small matrix products per call, which dominates for small k.
+        self.intercept_only = X.shape[1] == 1 and bool(np.all(X == 1.0))
+        if self.intercept_only:
+            self.S = np.array([[1.0 / float(np.sum(w))]])
+            return
         # metafor's .invcalc: QR of sqrt(W) X, then (R'R)^-1; same conditioning here.
         r = np.linalg.qr(np.sqrt(w)[:, None] * X, mode="r")
         rinv = np.linalg.solve(r, np.eye(r.shape[0]))
         self.S = rinv @ rinv.T  # (X'WX)^-1
 
     def _xdx(self, d: np.ndarray) -> np.ndarray:
+        if self.intercept_only:
+            return np.array([[float(np.sum(d))]])
         return self.X.T @ (self.X * d[:, None])
 
     def beta(self, y: np.ndarray) -> np.ndarray:
+        if self.intercept_only:
+            return np.array([float(np.dot(self.w, y)) * self.S[0, 0]])
         return self.S @ (self.X.T @ (self.w * y))
+
+    def _resid(self, y: np.ndarray) -> np.ndarray:
+        if self.intercept_only:
+            return y - self.beta(y)[0]
+        return y - self.X @ self.beta(y)
 
     def py(self, y: np.ndarray) -> np.ndarray:
         """P y = W (y - X b)."""
-        return self.w * (y - self.X @ self.beta(y))
+        return self.w * self._resid(y)
 
     def ypy(self, y: np.ndarray) -> float:
         """y'Py, the weighted residual sum of squares."""
-        resid = y - self.X @ self.beta(y)
-        return float(np.sum(self.w * resid * resid))
+        resid = self._resid(y)
+        return float(np.dot(self.w * resid, resid))
 
     def tr_pa(self, a: np.ndarray | float = 1.0) -> float:
         """tr(P A) for diagonal A."""
-        a = np.broadcast_to(np.asarray(a, dtype=float), self.w.shape)
         w = self.w
+        if self.intercept_only:
+            s = self.S[0, 0]
+            wa = w * a
+            return float(np.sum(wa) - np.dot(w, wa) * s)
+        a = np.broadcast_to(np.asarray(a, dtype=float), self.w.shape)
         return float(np.sum(w * a) - np.sum(self.S * self._xdx(w * w * a)))
 
     def tr_papb(self, a: np.ndarray | float = 1.0, b: np.ndarray | float = 1.0) -> float:
         """tr(P A P B) for diagonal A and B (so tr(PP), tr(PVPV), tr(PVP))."""
+        w = self.w
+        if self.intercept_only:
+            s = self.S[0, 0]
+            w2a = w * w * a
+            w2b = w * w * b
+            w2ab = w2a * b
+            return float(
+                np.sum(w2ab) - 2.0 * np.dot(w, w2ab) * s + np.sum(w2a) * np.sum(w2b) * s * s
+            )
         a = np.broadcast_to(np.asarray(a, dtype=float), self.w.shape)
         b = np.broadcast_to(np.asarray(b, dtype=float), self.w.shape)
-        w = self.w
         ma = self.S @ self._xdx(w * w * a)
         mb = self.S @ self._xdx(w * w * b)
         return float(
@@ -117,6 +144,8 @@ class _Projection:
         )
 
     def logdet_xwx(self) -> float:
+        if self.intercept_only:
+            return -math.log(self.S[0, 0])
         return float(-np.linalg.slogdet(self.S)[1])
 
 

@@ -31,10 +31,11 @@ def _dense_p(w, X):
     return W - W @ X @ np.linalg.inv(X.T @ W @ X) @ X.T @ W
 
 
-def test_projection_traces_equal_the_dense_k_by_k_algebra():
+@pytest.mark.parametrize("p", [1, 3])
+def test_projection_traces_equal_the_dense_k_by_k_algebra(p):
     rng = np.random.default_rng(1)
     k = 12
-    X = np.column_stack([np.ones(k), rng.normal(size=k), rng.uniform(size=k)])
+    X = np.column_stack([np.ones(k), rng.normal(size=k), rng.uniform(size=k)])[:, :p]
     w = rng.uniform(0.5, 20, size=k)
     v = rng.uniform(0.01, 1, size=k)
     y = rng.normal(size=k)
@@ -142,3 +143,21 @@ def test_cost_does_not_build_k_by_k_matrices():
     yi = rng.normal(0.2, np.sqrt(vi + 0.05))
     fit = estimate_tau2(yi, vi, np.ones((k, 1)), "REML")
     assert fit.tau2 == pytest.approx(0.05, rel=0.05)
+
+
+def test_reml_converges_where_fisher_scoring_oscillates():
+    # metafor 3.8.1 stops on this data set with "Fisher scoring algorithm did not converge"
+    # (found by benchmarks/bench_pooling.py); its own remedy, control=list(stepadj=0.5),
+    # gives 0.003336 (within its 1e-5 threshold of the root checked below).
+    rng = np.random.default_rng(1538)
+    vi = rng.uniform(0.01, 0.2, size=10)
+    yi = rng.normal(0.2, np.sqrt(vi + 0.05))
+    X = np.ones((10, 1))
+    fit = estimate_tau2(yi, vi, X, "REML")
+    assert fit.converged
+    assert any("did not converge" in note for note in fit.notes)
+    assert fit.tau2 == pytest.approx(0.003336, abs=1e-5)
+    proj = _Projection(1 / (vi + fit.tau2), X)
+    py = proj.py(yi - yi.mean())
+    score = 0.5 * (py @ py - proj.tr_pa())
+    assert abs(score) < 1e-4 * proj.tr_papb()  # REML score equation, in Fisher-scoring units
