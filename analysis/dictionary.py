@@ -108,9 +108,11 @@ def render_dictionary(schema: Mapping[str, Any] | None = None) -> str:
         if "description" in table:
             out += [table["description"], ""]
         key = ", ".join(f"`{c}`" for c in table.get("key", []))
-        out.append(f"Key: {key} (no two rows share it).")
+        out += [f"- Key: {key} (no two rows share it)."]
         if table.get("min_rows"):
-            out.append(f"At least {table['min_rows']} row(s).")
+            out.append(f"- At least {table['min_rows']} row(s).")
+        for tool, domains in table.get("domains_by_tool", {}).items():
+            out.append(f"- Domains of `{tool}`: {', '.join(f'`{d}`' for d in domains)}.")
         out += [
             "",
             "| column | type | required | allowed values / range | unit | meaning |",

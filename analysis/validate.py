@@ -100,6 +100,11 @@ RULES: dict[str, str] = {
     "conditional_required": "blank, but {condition}; {reason}",
     "no_statistic": "the row reports no statistic; give at least one of {columns} "
     "or remove the row",
+    "baseline_time": "{value} months, but measure is baseline; a baseline is at timepoint_months 0",
+    "same_arm": "'{value}' is also the treatment_arm; a contrast compares two different arms",
+    "domain_of_tool": "'{value}' is not a domain of {tool}; {tool} domains: {domains}",
+    "not_screened": "'{value}' has no included record in screening.csv; add the record "
+    "that reports it",
     "case_report_patient": "blank; an observation of {design} study '{study}' must name "
     "the man it describes (patients.csv patient_id)",
     # references
@@ -357,6 +362,7 @@ class _Validator:
             self.check_keys(table)
         self.check_references()
         self.check_patient_reports()
+        self.check_screened()
         if self.raw_dir.is_dir():
             for path in sorted(self.raw_dir.glob("*.csv")):
                 if path.name not in tables:
@@ -492,6 +498,12 @@ class _Validator:
             design = self._study_design(cells.get("study_id", ""))
             if design in CASE_DESIGNS:
                 return "case_report_patient", {"design": design, "study": cells["study_id"]}
+        included = cells.get("decision") == "included"
+        if table.name == "screening.csv" and col == "study_id" and included:
+            return "conditional_required", {
+                "condition": "decision is included",
+                "reason": "name the study the record reports",
+            }
         in_words = cells.get("measure") == "reported_in_words"
         if table.name == "contrasts.csv" and col == "reported_text" and in_words:
             return "conditional_required", {
@@ -607,6 +619,32 @@ class _Validator:
             present = [c for c in statistics[name] if c in cells]
             if present and not any(cells[c] for c in present):
                 self.report(name, "no_statistic", row=line, columns=", ".join(present))
+        self.check_table_rules(table, line, cells)
+
+    def check_table_rules(self, table: _Table, line: int, cells: dict[str, str]) -> None:
+        """Rules between columns of one row that belong to a single table."""
+        name = table.name
+        if name == "arm_outcomes.csv" and cells.get("measure") == "baseline":
+            time = cells.get("timepoint_months", "")
+            if _NUMBER.fullmatch(time) and float(time) != 0:
+                self.report(name, "baseline_time", row=line, column="timepoint_months", value=time)
+        if name == "contrasts.csv":
+            arm = cells.get("control_arm", "")
+            if arm and arm == cells.get("treatment_arm"):
+                self.report(name, "same_arm", row=line, column="control_arm", value=arm)
+        domains = table.spec.get("domains_by_tool", {})
+        tool, domain = cells.get("tool", ""), cells.get("domain", "")
+        if tool in domains and domain and domain not in domains[tool]:
+            allowed = ", ".join(domains[tool])
+            self.report(
+                name,
+                "domain_of_tool",
+                row=line,
+                column="domain",
+                value=domain,
+                tool=tool,
+                domains=allowed,
+            )
 
     def check_keys(self, table: _Table) -> None:
         key = table.spec.get("key", [])
@@ -683,6 +721,21 @@ class _Validator:
                     value=study,
                     patient=patient,
                 )
+
+    def check_screened(self) -> None:
+        """Every study comes from an included screening record, so the PRISMA flow adds up."""
+        studies, screening = self.tables.get("studies.csv"), self.tables.get("screening.csv")
+        if studies is None or screening is None or "decision" not in screening.header:
+            return
+        included = {
+            cells.get("study_id", "")
+            for _, cells in screening.rows
+            if cells.get("decision") == "included"
+        }
+        for line, cells in studies.rows:
+            study = cells.get("study_id", "")
+            if study and study not in included:
+                self.report(studies.name, "not_screened", row=line, column="study_id", value=study)
 
     def _values(self, table: str, column: str) -> set[str]:
         found = self.tables.get(table)

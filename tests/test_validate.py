@@ -11,6 +11,7 @@ asserts the problems its edit *adds*: exactly the expected message(s), nothing m
 import csv
 import hashlib
 import io
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
@@ -56,14 +57,23 @@ def _line(fields: list[str]) -> str:
     return out.getvalue()
 
 
-def find(raw: Path, table: str, where: Callable[[Row], bool] = lambda row: True) -> tuple[int, Row]:
-    """The first row of ``table`` satisfying ``where``, with its line number."""
+def rows_of(raw: Path, table: str) -> list[tuple[int, Row]]:
+    """Data rows of ``table`` with the line each starts on."""
     _, records = _records(raw / table)
     header = records[0][2]
-    for start, _, fields in records[1:]:
-        row = dict(zip(header, fields, strict=True))
+    return [(start, dict(zip(header, fields, strict=True))) for start, _, fields in records[1:]]
+
+
+def find_all(raw: Path, table: str, where: Callable[[Row], bool]) -> list[int]:
+    """Line numbers of all rows of ``table`` satisfying ``where``."""
+    return [line for line, row in rows_of(raw, table) if where(row)]
+
+
+def find(raw: Path, table: str, where: Callable[[Row], bool] = lambda row: True) -> tuple[int, Row]:
+    """The first row of ``table`` satisfying ``where``, with its line number."""
+    for line, row in rows_of(raw, table):
         if where(row):
-            return start, row
+            return line, row
     raise AssertionError(f"no row of {table} fits this case")
 
 
@@ -360,14 +370,87 @@ def padded_enum_value_is_reported_as_spaces(raw):
 
 
 @case
-def study_id_with_capitals_breaks_the_pattern(raw):
-    _, row = find(raw, "studies.csv")
-    fields = [row[c] for c in SCHEMA["tables"]["studies.csv"]["columns"]]
-    fields[0] = "Burnett-Bowie_2009"
-    line = append_line(raw, "studies.csv", _line(fields).rstrip("\n"))
+def arm_id_with_capitals_breaks_the_pattern(raw):
+    _, row = find(raw, "arms.csv")
+    fields = [row[c] for c in SCHEMA["tables"]["arms.csv"]["columns"]]
+    fields[1] = "Placebo-2"
+    line = append_line(raw, "arms.csv", _line(fields).rstrip("\n"))
     return [
-        f"{raw}/studies.csv row {line}, column study_id: 'Burnett-Bowie_2009' does not match "
+        f"{raw}/arms.csv row {line}, column arm: 'Placebo-2' does not match "
         "^[a-z0-9_]+$ (lower-case letters, digits and _ only)"
+    ]
+
+
+@case
+def study_without_an_included_screening_record_is_reported(raw):
+    # A study with a single included record (every shipped study has one; the examples do).
+    counts = Counter(
+        r["study_id"] for _, r in rows_of(raw, "screening.csv") if r["decision"] == "included"
+    )
+    _, row = edit(
+        raw,
+        "screening.csv",
+        lambda r: r["decision"] == "included" and counts[r["study_id"]] == 1,
+        decision="excluded",
+    )
+    study_line, _ = find(raw, "studies.csv", lambda r: r["study_id"] == row["study_id"])
+    return [
+        f"{raw}/studies.csv row {study_line}, column study_id: '{row['study_id']}' has no "
+        "included record in screening.csv; add the record that reports it"
+    ]
+
+
+@case
+def included_record_without_its_study_is_reported(raw):
+    line, row = edit(raw, "screening.csv", lambda r: r["decision"] == "included", study_id="")
+    expected = [
+        f"{raw}/screening.csv row {line}, column study_id: blank, but decision is included; "
+        "name the study the record reports"
+    ]
+    still_screened = find_all(
+        raw,
+        "screening.csv",
+        lambda r: r["decision"] == "included" and r["study_id"] == row["study_id"],
+    )
+    if not still_screened:  # the study has lost its only record: that is said too, first
+        study_line, _ = find(raw, "studies.csv", lambda r: r["study_id"] == row["study_id"])
+        expected.insert(
+            0,
+            f"{raw}/studies.csv row {study_line}, column study_id: '{row['study_id']}' has no "
+            "included record in screening.csv; add the record that reports it",
+        )
+    return expected
+
+
+@case
+def domain_of_the_other_tool_is_reported(raw):
+    line, _ = edit(
+        raw, "risk_of_bias.csv", lambda r: r["tool"] == "murad2018", domain="randomization"
+    )
+    return [
+        f"{raw}/risk_of_bias.csv row {line}, column domain: 'randomization' is not a domain of "
+        "murad2018; murad2018 domains: selection, ascertainment, causality, reporting, overall"
+    ]
+
+
+@case
+def baseline_after_time_zero_is_reported(raw):
+    line, _ = edit(
+        raw, "arm_outcomes.csv", lambda r: r["measure"] == "baseline", timepoint_months="3"
+    )
+    return [
+        f"{raw}/arm_outcomes.csv row {line}, column timepoint_months: 3 months, but measure is "
+        "baseline; a baseline is at timepoint_months 0"
+    ]
+
+
+@case
+def contrast_of_an_arm_with_itself_is_reported(raw):
+    line, row = edit(raw, "contrasts.csv", any_row)
+    set_cells(raw, "contrasts.csv", line, control_arm=row["treatment_arm"])
+    return [
+        f"{raw}/contrasts.csv row {line}, column control_arm: '{row['treatment_arm']}' is also "
+        "the treatment_arm; a contrast compares two different arms"
     ]
 
 
