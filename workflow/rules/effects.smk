@@ -4,7 +4,7 @@
 
 rule effects:
     input:
-        validated=ancient(rules.validate.output.validated),
+        validated=rules.validate_trials.output.validated,
         arm_outcomes=rules.harmonize_arms.output.harmonized,
         arms="data/raw/arms.csv",
         contrasts="data/raw/contrasts.csv",
@@ -29,7 +29,7 @@ rule effects:
 
 rule cases:
     input:
-        validated=ancient(rules.validate.output.validated),
+        validated=rules.validate_cases.output.validated,
         observations=rules.harmonize_patients.output.harmonized,
         patients="data/raw/patients.csv",
         code="analysis/cases.py",

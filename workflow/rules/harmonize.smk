@@ -1,11 +1,10 @@
-# Stage 2: values in canonical units. Later rules take the validation record as ancient()
-# input: it orders them after validation without rerunning them when an unrelated raw
-# table changed (each rule also takes the raw tables it reads, which decide its reruns).
+# Stage 2: values in canonical units. Every rule that reads data/raw takes the validation
+# record of its chain as input, so it runs only after the tables it reads passed.
 
 
 rule harmonize_arms:
     input:
-        validated=ancient(rules.validate.output.validated),
+        validated=rules.validate_trials.output.validated,
         table="data/raw/arm_outcomes.csv",
         code=["analysis/harmonize.py", "analysis/units.py"],
     output:
@@ -23,7 +22,7 @@ rule harmonize_arms:
 
 rule harmonize_patients:
     input:
-        validated=ancient(rules.validate.output.validated),
+        validated=rules.validate_cases.output.validated,
         table="data/raw/patient_observations.csv",
         code=["analysis/harmonize.py", "analysis/units.py"],
     output:

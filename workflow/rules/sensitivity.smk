@@ -4,7 +4,7 @@
 
 rule sensitivity:
     input:
-        validated=ancient(rules.validate.output.validated),
+        validated=rules.validate_trials.output.validated,
         effects=rules.effects.output.effects,
         arm_outcomes=rules.harmonize_arms.output.harmonized,
         arms="data/raw/arms.csv",
