@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from analysis.validate import SCHEMA_PATH, load_schema
+from analysis.validate import RULES, SCHEMA_PATH, load_schema
 
 __all__ = ["DEFAULT_OUTPUT", "main", "render_dictionary"]
 
@@ -139,6 +139,18 @@ def render_dictionary(schema: Mapping[str, Any] | None = None) -> str:
         else:
             out += [", ".join(f"`{v}`" for v in values)]
         out.append("")
+    out += [
+        "## Validation messages",
+        "",
+        "Every problem is one line, `<file> row <line>, column <column>: <message>` (the header "
+        "is row 1; problems of a whole file have no row). The messages, by rule "
+        "(`analysis.validate.RULES`):",
+        "",
+        "| rule | message |",
+        "|---|---|",
+    ]
+    out += [f"| `{rule}` | `{_cell(template)}` |" for rule, template in RULES.items()]
+    out.append("")
     return "\n".join(out)
 
 

@@ -234,6 +234,28 @@ def byte_order_mark_is_reported(raw):
 
 
 @case
+def text_after_a_closing_quote_is_reported(raw):
+    line = append_line(raw, "risk_of_bias.csv", 'example_2029,rob2,overall,low,"closed"then more,x')
+    return [
+        f"{raw}/risk_of_bias.csv row {line}: the quoting cannot be read (',' expected after "
+        "'\"'); the rows after it were not read"
+    ]
+
+
+@case
+def column_given_twice_is_reported(raw):
+    path = raw / "grade.csv"
+    rows = list(csv.reader(io.StringIO(path.read_text("utf-8"), newline="")))
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows([[*r, r[0]] for r in rows])
+    path.write_text(out.getvalue(), "utf-8")
+    return [
+        f"{raw}/grade.csv row 1, column evidence_line: 'evidence_line' appears more than once "
+        "in the header (columns 1 and 10)"
+    ]
+
+
+@case
 def misspelt_column_is_reported_as_unknown_and_missing(raw):
     path = raw / "arms.csv"
     lines = path.read_text("utf-8").split("\n")
