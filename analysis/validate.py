@@ -58,6 +58,7 @@ SCHEMA_PATH = Path(__file__).resolve().parent / "schema" / "raw_tables.yaml"
 # written, {column} the column, {table} the file name; the rest are named where used.
 RULES: dict[str, str] = {
     # files
+    "dir_missing": "not a directory; give the folder that holds the raw tables (data/raw)",
     "file_missing": "file is missing; the contract lists {table} (add it with its header line)",
     "unknown_table": "not a table of the contract; add it to {schema} or remove it",
     "file_empty": "file is empty; the first line must be the header: {header}",
@@ -351,6 +352,9 @@ class _Validator:
     def run(self) -> list[ValidationProblem]:
         tables = self.schema["tables"]
         self._order = {name: i for i, name in enumerate(tables)}
+        if not self.raw_dir.is_dir():
+            self.report("", "dir_missing")  # one line, not one per missing table
+            return [p for *_, p in self.problems]
         for name, spec in tables.items():
             table = self.read(name, spec)
             if table is None:
@@ -536,7 +540,7 @@ class _Validator:
     def check_value(
         self, table: str, line: int, col: str, value: str, spec: Mapping, kind: str
     ) -> None:
-        where = {"row": line, "column": col, "value": value}
+        where: dict[str, Any] = {"row": line, "column": col, "value": value}
         if kind in ("number", "integer"):
             if kind == "integer" and not _INTEGER.fullmatch(value):
                 self.report(table, "not_integer", **where)
@@ -766,7 +770,7 @@ class _Validator:
                     continue
                 if not all(self._resolves(table, c, cells[c]) for c in scope):
                     continue  # an unknown study is reported once, on its own column
-                where = {"row": line, "column": col, "value": value}
+                where: dict[str, Any] = {"row": line, "column": col, "value": value}
                 article = "not an" if ref_col[0] in "aeiou" else "not a"
                 fields = {"ref_column": ref_col, "ref_table": ref_table_name, "not_a": article}
                 if scope:

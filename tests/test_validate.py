@@ -727,6 +727,12 @@ def test_header_only_studies_table_is_reported(tmp_path):
     ]
 
 
+def test_missing_directory_is_one_problem(tmp_path):
+    assert messages(tmp_path / "nowhere") == [
+        f"{tmp_path}/nowhere: not a directory; give the folder that holds the raw tables (data/raw)"
+    ]
+
+
 def test_problem_records_file_row_column_value_and_rule(raw_with_example):
     line, _ = edit(raw_with_example, "arm_outcomes.csv", any_row, sd="-0.2")
     (problem,) = [p for p in validate_raw(raw_with_example) if p.rule == "negative"]
