@@ -62,6 +62,7 @@ RULES: dict[str, str] = {
     "file_missing": "file is missing; the contract lists {table} (add it with its header line)",
     "unknown_table": "not a table of the contract; add it to {schema} or remove it",
     "file_empty": "file is empty; the first line must be the header: {header}",
+    "no_header": "the first line is blank; it must be the header: {header}",
     "no_rows": "has a header but no rows; {table} needs at least {min_rows} row(s)",
     "not_utf8": "byte {offset} ({byte}) is not valid UTF-8; save the file as UTF-8",
     "bom": "the file starts with a byte order mark (BOM); save it as UTF-8 without BOM",
@@ -415,6 +416,9 @@ class _Validator:
                     self.report(name, "bad_quoting", row=start, error=str(err))
                 break
             if start == 1:
+                if not fields:
+                    self.report(name, "no_header", row=1, header=",".join(columns))
+                    return None
                 if not self.read_header(table, fields, columns):
                     return None
                 continue

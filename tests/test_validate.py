@@ -137,6 +137,14 @@ def empty_file_is_reported_with_the_header_it_needs(raw):
 
 
 @case
+def blank_first_line_is_reported_as_no_header(raw):
+    path = raw / "grade.csv"
+    path.write_text("\n" + path.read_text("utf-8"), "utf-8")
+    header = ",".join(SCHEMA["tables"]["grade.csv"]["columns"])
+    return [f"{raw}/grade.csv row 1: the first line is blank; it must be the header: {header}"]
+
+
+@case
 def csv_file_outside_the_contract_is_reported(raw):
     (raw / "extra_notes.csv").write_text("a,b\n1,2\n", "utf-8")
     return [
