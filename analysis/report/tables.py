@@ -114,8 +114,11 @@ def truthy(x: object) -> bool:
 
 
 def unit_text(unit: object, scale: object) -> str:
+    """Unit shown after an effect: percentage points for the percent scale."""
     if scale == "percent":
         return "% points"
+    if unit is None or (isinstance(unit, float) and math.isnan(unit)):
+        return ""
     return str(unit).replace("cm2", "cm²").replace("cm3", "cm³")
 
 
@@ -575,7 +578,11 @@ def answer_text(pooled: pd.DataFrame, grade: pd.DataFrame, cases_summary: pd.Dat
         r = sub.sort_values("rank").iloc[0]
         g = grade.loc[(grade["evidence_line"] == line) & (grade["outcome"] == r["outcome"])]
         cert = CERTAINTY.get(str(g.iloc[0]["certainty"]), "not graded") if len(g) else "not graded"
-        unit = "percentage points" if r["scale"] == "percent" else "absolute units"
+        unit = (
+            "percentage points"
+            if r["scale"] == "percent"
+            else unit_text(r.get("unit", ""), "absolute") if pd.notna(r.get("unit")) else ""
+        )
         level = float(r.get("level", 0.95))
         pooled_note = (
             f"pooled over k = {int(r['k'])} studies"

@@ -1,0 +1,187 @@
+"""The report renders on the pandoc path: cross-references, escaping, alt text, no external
+resources, and the tables built from the processed-file contract."""
+
+import hashlib
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pypandoc
+import pytest
+
+from analysis.report import provenance, render, tables
+from analysis.report.demo import HOSTILE_LABEL, build_demo_report, demo_frames
+
+REPORTS = Path(__file__).resolve().parents[1] / "reports"
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    """The real report.qmd rendered from demo data (1-pixel figures: rendering is under test)."""
+    root = tmp_path_factory.mktemp("report")
+    build_demo_report(REPORTS, root, figures=False)
+    html, pdf = root / "report.html", root / "report.pdf"
+    engine = render.render_report(str(root / "report.qmd"), str(html), str(pdf), engine="pandoc")
+    return {"root": root, "html": html.read_text(encoding="utf-8"), "pdf": pdf, "engine": engine}
+
+
+def _pdf_text(pdf: Path) -> str:
+    if not shutil.which("pdftotext"):
+        pytest.skip("pdftotext (poppler-utils) is not installed")
+    return subprocess.run(
+        ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
+
+
+def _visible(markdown: str) -> str:
+    """What a reader sees of generated markdown (pandoc's plain-text writer, one line)."""
+    out = pypandoc.convert_text(markdown, "plain", format="markdown", extra_args=["--wrap=none"])
+    return " ".join(out.split())
+
+
+def _mini(tmp_path: Path, body: str) -> Path:
+    """A minimal document with the report's filters, for error cases."""
+    shutil.copytree(REPORTS / "filters", tmp_path / "filters")
+    qmd = tmp_path / "mini.qmd"
+    qmd.write_text("---\ntitle: mini\n---\n\n" + body, encoding="utf-8")
+    return qmd
+
+
+def test_cross_references_become_numbered_links_in_html(demo):
+    html = demo["html"]
+    assert demo["engine"] == "pandoc"
+    assert "??" not in html
+    assert 'class="citation"' not in html
+    for ref in ("@fig-prisma", "@tbl-sof", "@tbl-studies", "@fig-rob", "@tbl-derivations"):
+        assert ref not in html
+    links = re.findall(r'<a href="#((?:fig|tbl)-[a-z0-9-]+)" class="crossref">(\w+ \d+)</a>', html)
+    assert {target for target, _ in links} >= {"fig-prisma", "tbl-sof", "tbl-derivations"}
+    for target, _ in links:
+        assert f'id="{target}"' in html
+    # numbering follows document order: PRISMA is the first figure, the study table the first
+    assert ("fig-prisma", "Figure 1") in links and ("tbl-studies", "Table 1") in links
+    assert "<strong>Figure 1:</strong> Demo fig-prisma" in html
+
+
+def test_cross_references_resolve_in_pdf(demo):
+    text = _pdf_text(demo["pdf"])
+    assert demo["pdf"].read_bytes()[:4] == b"%PDF"
+    assert "??" not in text and "@fig-prisma" not in text and "@tbl-sof" not in text
+    assert "shown as in Figure 1" in " ".join(text.split()) or "in Figure 1." in text
+    assert "Table 1:" in text
+
+
+def test_text_from_data_is_shown_as_text_in_html(demo):
+    html = demo["html"]
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "#strong[x] $y$" in html  # typst/TeX markup stays literal
+    assert "<b>bold</b>" not in html and "&lt;b&gt;bold&lt;/b&gt;" in html
+
+
+def test_text_from_data_is_shown_as_text_in_pdf(demo):
+    text = " ".join(_pdf_text(demo["pdf"]).split())
+    # the label's typst markup is printed, not evaluated: "#strong[x]" keeps its characters
+    assert "#strong[x]" in text and "<script>alert(1)" in text
+
+
+def test_every_image_has_alt_text_and_is_embedded(demo):
+    html = demo["html"]
+    imgs = re.findall(r"<img [^>]*>", html)
+    assert len(imgs) == 5
+    for img in imgs:
+        assert re.search(r'src="data:image/png;base64,', img)
+        alt = re.search(r'alt="([^"]*)"', img)
+        assert alt and alt.group(1).startswith("Alt text of fig-")
+        assert "data-fig-alt" not in img
+
+
+def test_html_references_no_external_resource(demo):
+    html = demo["html"]
+    assert not re.search(r'<(?:script|img|link|iframe|source)[^>]+(?:src|href)="(?!data:|#)', html)
+    assert not re.search(r"url\((?!data:|#)", html)
+    assert "@import" not in html
+    assert not re.search(r"<link[^>]+href=", html)
+
+
+def test_callouts_become_styled_boxes(demo):
+    assert '<div class="callout callout-note">' in demo["html"]
+    assert '<div class="callout-title">' in demo["html"]
+    typ = render._pandoc(demo["root"] / "report.qmd", "typst", [])
+    assert b'#block(width: 100%, inset: 9pt, radius: 3pt, fill: rgb("#eaf2fb")' in typ
+    assert b"callout-note" not in typ
+
+
+def test_unknown_cross_reference_stops_the_render(tmp_path):
+    qmd = _mini(tmp_path, "See @fig-nowhere.\n")
+    with pytest.raises(RuntimeError, match="unknown cross-reference @fig-nowhere"):
+        render.render_html_pandoc(qmd, tmp_path / "mini.html")
+
+
+def test_missing_included_file_stops_the_render(tmp_path):
+    qmd = _mini(tmp_path, "```{.include}\ntables/absent.md\n```\n")
+    with pytest.raises(RuntimeError, match=r"cannot open included file 'tables/absent\.md'"):
+        render.render_html_pandoc(qmd, tmp_path / "mini.html")
+
+
+def test_render_refuses_an_unknown_engine(tmp_path):
+    with pytest.raises(ValueError, match="engine must be 'auto', 'quarto' or 'pandoc'"):
+        render.render_report(str(tmp_path / "r.qmd"), "a.html", "a.pdf", engine="latex")
+
+
+def test_md_escape_neutralizes_markup_and_table_pipes():
+    escaped = tables.md_escape("a|b <i>x</i> *y* @fig-z\nnext")
+    assert "\n" not in escaped
+    assert escaped == r"a\|b \<i\>x\<\/i\> \*y\* \@fig\-z next"
+    assert tables.md_escape(float("nan")) == ""
+
+
+def test_md_table_with_no_rows_still_renders_with_its_caption():
+    md = tables.md_table([], ["A", "B"], caption="Empty.", ident="tbl-empty")
+    assert "*(no rows)*" in md and md.rstrip().endswith(": Empty. {#tbl-empty}")
+
+
+def test_summary_of_findings_shows_grade_certainty_and_reasons():
+    f = demo_frames()
+    md = tables.sof_table(f["pooled"], f["grade"], f["effects"])
+    row = next(line for line in md.splitlines() if "⊕⊕◯◯ Low" in line)
+    assert "| 3 | 188 |" in row  # k = 3 trials with 44+44, 20+21, 30+29 men
+    seen = _visible(md)
+    assert "Downgraded for risk of bias (serious); imprecision (serious)" in seen
+    assert "Case reports <i>only</i>" in seen
+
+
+def test_completeness_table_names_derivations_and_words_only_results():
+    f = demo_frames()
+    md = tables.completeness_table(
+        f["effects"], f["derivations"], f["reported_in_words"], f["studies"]
+    )
+    seen = _visible(md)
+    assert "d1: sd_change; d2: se_from_sd" in seen
+    assert "in words only (no number)" in seen
+
+
+def test_methods_text_follows_the_config():
+    text = tables.methods_text(
+        {"pooling": {"method": "DL", "test": "knha", "adhoc": True, "level": 0.9}, "prepost_r": 0.7}
+    )
+    seen = _visible(text)
+    assert "DerSimonian-Laird" in seen and "never narrower than Wald" in seen
+    assert "90% level" in seen and "r = 0.7" in seen
+
+
+def test_provenance_lists_sha256_of_each_input(tmp_path):
+    f = tmp_path / "abc.csv"
+    f.write_bytes(b"abc")
+    # FIPS 180-2 test vector for "abc"
+    expected = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    assert provenance.sha256_file(f) == expected
+    md = provenance.provenance_md([f], {"python": "3.11"})
+    assert f"`{expected}`" in md and "{#tbl-inputs}" in md and "{#tbl-software}" in md
+    assert hashlib.sha256(b"abc").hexdigest() == expected
+
+
+def test_hostile_label_fixture_contains_markup():
+    # guards the escaping tests above: the fixture must really carry markup
+    assert "<script>" in HOSTILE_LABEL and "#strong[" in HOSTILE_LABEL and "$" in HOSTILE_LABEL
