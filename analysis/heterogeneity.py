@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
 from analysis.tau2 import _Projection, q_generalized, uniroot
 
@@ -159,8 +159,9 @@ def tau2_qprofile_ci(
     tmax = max(100.0, tau2 * 10.0, tmin * 10.0) if tau2_max is None else tau2_max
     tol = np.finfo(float).eps ** 0.25
     alpha = 1.0 - level
-    crit_u = float(stats.chi2.isf(alpha / 2, k - p))
-    crit_l = float(stats.chi2.ppf(alpha / 2, k - p))
+    # the calls behind scipy.stats' chi2.isf and chi2.ppf, without importing scipy.stats
+    crit_u = float(special.chdtri(k - p, alpha / 2))
+    crit_l = float(special.chdtri(k - p, 1.0 - alpha / 2))
     q_max = q_generalized(tmax, yi, vi, X)
     q_min = q_generalized(tmin, yi, vi, X)
     lb = ub = math.nan

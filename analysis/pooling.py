@@ -11,10 +11,13 @@ import math
 import warnings as _warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
-from scipy import special, stats
+from scipy import special
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 from analysis.heterogeneity import i2_h2, prediction_interval, q_test, tau2_qprofile_ci
 from analysis.tau2 import METHODS, _Projection, estimate_tau2
@@ -148,8 +151,10 @@ class MetaResult:
 
     def to_frame(self) -> pd.DataFrame:
         """Per-study table: slab, yi, vi, sei, ci_low, ci_high (Wald, at ``level``), weight."""
+        import pandas as pd
+
         sei = np.sqrt(self.vi)
-        crit = float(stats.norm.isf((1 - self.level) / 2))
+        crit = float(-special.ndtri((1 - self.level) / 2))
         return pd.DataFrame(
             {
                 "slab": list(self.slab),
@@ -236,6 +241,8 @@ class MetaRegressionResult:
 
     def to_frame(self) -> pd.DataFrame:
         """Coefficient table: term, estimate, se, stat, pvalue, ci_low, ci_high."""
+        import pandas as pd
+
         return pd.DataFrame(
             {
                 "term": list(self.names),
@@ -275,9 +282,9 @@ class MetaRegressionResult:
 def _as_design(mods, k: int) -> tuple[np.ndarray, tuple[str, ...]]:
     if mods is None:
         return np.ones((k, 1)), ("intrcpt",)
-    if isinstance(mods, pd.Series):
+    if hasattr(mods, "to_frame") and not hasattr(mods, "columns"):  # a pandas Series
         mods = mods.to_frame()
-    if isinstance(mods, pd.DataFrame):
+    if hasattr(mods, "columns") and hasattr(mods, "to_numpy"):  # a pandas DataFrame
         names = tuple(str(c) for c in mods.columns)
         m = mods.to_numpy(dtype=float)
     else:
@@ -419,7 +426,7 @@ def rma(
     X, names = _as_design(mods, k)
     p = X.shape[1]
     if slab is None:
-        slab = tuple(f"Study {i + 1}" for i in range(k))
+        slab = tuple(map("Study {}".format, range(1, k + 1)))
     else:
         slab = tuple(str(s) for s in slab)
         if len(slab) != k:
@@ -542,7 +549,7 @@ def _single_study(yi, vi, slab, method, test, level, log):
         estimate=est,
         se=se,
         stat=stat,
-        pvalue=float(2 * stats.norm.sf(abs(stat))),
+        pvalue=float(2 * special.ndtr(-abs(stat))),
         ci_low=est - crit * se,
         ci_high=est + crit * se,
         df=nan,
@@ -588,11 +595,11 @@ def _fit_regression(yi, vi, X, names, method, test, level, control, log):
     qm = float(b @ np.linalg.solve(vb[btt, btt], b))
     if test == "z":
         qm_df2 = math.nan
-        qm_p = float(stats.chi2.sf(qm, m))
+        qm_p = float(special.chdtrc(m, qm))
     else:
         qm = qm / m
         qm_df2 = float(k - p)
-        qm_p = float(stats.f.sf(qm, m, k - p)) if k > p else math.nan
+        qm_p = float(special.fdtrc(m, k - p, qm)) if k > p else math.nan
     qt = q_test(yi, vi, X)
     i2, h2 = i2_h2(tau2, qt, method == "FE")
     r2 = _r2(yi, vi, X, method, tau2, control)

@@ -16,7 +16,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize
 
 METHODS = ("FE", "DL", "REML", "PM", "ML", "HS", "SJ", "HE", "EB")
 
@@ -66,6 +65,9 @@ class Tau2Fit:
 class _Projection:
     """Quantities of ``P = W - W X (X'WX)^-1 X'W`` for diagonal W without forming P.
 
+    Length-k inner products use ``np.sum(a * b)`` rather than ``np.dot``: pairwise summation
+    is more accurate, and a multithreaded BLAS ``ddot`` stalls badly on a loaded machine.
+
     Parameters
     ----------
     w : ndarray, shape (k,)
@@ -95,7 +97,7 @@ class _Projection:
 
     def beta(self, y: np.ndarray) -> np.ndarray:
         if self.intercept_only:
-            return np.array([float(np.dot(self.w, y)) * self.S[0, 0]])
+            return np.array([float(np.sum(self.w * y)) * self.S[0, 0]])
         return self.S @ (self.X.T @ (self.w * y))
 
     def _resid(self, y: np.ndarray) -> np.ndarray:
@@ -110,7 +112,7 @@ class _Projection:
     def ypy(self, y: np.ndarray) -> float:
         """y'Py, the weighted residual sum of squares."""
         resid = self._resid(y)
-        return float(np.dot(self.w * resid, resid))
+        return float(np.sum(self.w * resid * resid))
 
     def tr_pa(self, a: np.ndarray | float = 1.0) -> float:
         """tr(P A) for diagonal A."""
@@ -118,7 +120,7 @@ class _Projection:
         if self.intercept_only:
             s = self.S[0, 0]
             wa = w * a
-            return float(np.sum(wa) - np.dot(w, wa) * s)
+            return float(np.sum(wa) - np.sum(w * wa) * s)
         a = np.broadcast_to(np.asarray(a, dtype=float), self.w.shape)
         return float(np.sum(w * a) - np.sum(self.S * self._xdx(w * w * a)))
 
@@ -131,7 +133,7 @@ class _Projection:
             w2b = w * w * b
             w2ab = w2a * b
             return float(
-                np.sum(w2ab) - 2.0 * np.dot(w, w2ab) * s + np.sum(w2a) * np.sum(w2b) * s * s
+                np.sum(w2ab) - 2.0 * np.sum(w * w2ab) * s + np.sum(w2a) * np.sum(w2b) * s * s
             )
         a = np.broadcast_to(np.asarray(a, dtype=float), self.w.shape)
         b = np.broadcast_to(np.asarray(b, dtype=float), self.w.shape)
@@ -315,6 +317,8 @@ def _fisher_scoring(method, yc, vi, X, start, con):
 
 def _bounded_fallback(method, yc, vi, X, con):
     """Maximise the (RE)ML likelihood or solve the EB equation on [tau2_min, tau2_max]."""
+    from scipy import optimize  # only needed on this rare path; keeps imports light
+
     k, p = X.shape
     upper = float(con["tau2_max"])
     if method == "EB":
