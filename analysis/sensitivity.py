@@ -184,8 +184,8 @@ def sensitivity_grid(
         (grid["method"] == primary["method"]) & (grid["test"] == primary["test"])
         & np.isclose(grid["r"], primary["r"]) & (grid["inclusion"] == primary["inclusion"])
     )  # fmt: skip
-    reference = grid.loc[is_primary].set_index(GROUP)[["direction", "excludes_zero"]]
-    joined = grid.join(reference, on=GROUP, rsuffix="_primary")
+    reference = grid.loc[is_primary, [*GROUP, "direction", "excludes_zero"]]
+    joined = grid.merge(reference, on=GROUP, how="left", suffixes=("", "_primary"))
     changed = (joined["direction"] != joined["direction_primary"]) | (
         joined["excludes_zero"] != joined["excludes_zero_primary"]
     )

@@ -1,0 +1,212 @@
+"""analysis.harmonize on small frames: routes a-e, the ledger, units, results in words."""
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.harmonize import canonical_units, compute_effects
+
+AO_COLUMNS = ["study_id", "arm", "outcome", "timepoint_months", "measure", "n", "mean", "sd",
+              "se", "ci_low", "ci_high", "median", "q1", "q3", "p_value", "unit"]  # fmt: skip
+CONTRAST_COLUMNS = ["study_id", "treatment_arm", "control_arm", "outcome", "timepoint_months",
+                    "measure", "estimate", "se", "ci_low", "ci_high", "ci_level", "p_value",
+                    "p_value_bound", "unit", "reported_text", "source", "location"]  # fmt: skip
+UNITS = {"bmd_lumbar_spine": "g/cm2", "estradiol": "pmol/L"}
+
+
+def arm_outcomes(*rows):
+    """Arm rows as dicts; line numbers start at 2 (header = 1), as read_table gives them."""
+    frame = pd.DataFrame([{c: r.get(c) for c in AO_COLUMNS} for r in rows], columns=AO_COLUMNS)
+    for c in ["timepoint_months", "mean", "sd", "se", "ci_low", "ci_high", "median", "q1",
+              "q3", "p_value", "n"]:  # fmt: skip
+        frame[c] = frame[c].astype(float)
+    frame["source_row"] = np.arange(2, len(frame) + 2)
+    frame["unit"] = frame["unit"].fillna("g/cm2")
+    return canonical_units(frame, UNITS)
+
+
+def contrasts(*rows):
+    frame = pd.DataFrame(
+        [{c: r.get(c) for c in CONTRAST_COLUMNS} for r in rows], columns=CONTRAST_COLUMNS
+    )
+    for c in ["timepoint_months", "estimate", "se", "ci_low", "ci_high", "ci_level", "p_value"]:
+        frame[c] = frame[c].astype(float)
+    frame["source_row"] = np.arange(2, len(frame) + 2)
+    return frame
+
+
+def run(ao, con=None, *, r=0.5, design="rct", n=(20, 20), rob="low", outcomes=None):
+    studies = pd.DataFrame({"study_id": ["s1"], "label": ["Study 2009"], "year": [2009],
+                            "design": [design], "evidence_line": ["ai_older_men"]})  # fmt: skip
+    arms = pd.DataFrame({"study_id": ["s1", "s1"], "arm": ["ai", "placebo"],
+                         "role": ["treatment", "control"], "n_randomized": list(n)})  # fmt: skip
+    risk = pd.DataFrame({"study_id": ["s1"], "domain": ["overall"], "judgement": [rob]})
+    return compute_effects(
+        ao, arms, con if con is not None else contrasts(), studies, risk, r=r,
+        outcomes=outcomes or ["bmd_lumbar_spine", "estradiol"], units=UNITS,
+    )  # fmt: skip
+
+
+def row(arm, measure, t, **values):
+    return {"study_id": "s1", "arm": arm, "outcome": "bmd_lumbar_spine", "measure": measure,
+            "timepoint_months": t, **values}  # fmt: skip
+
+
+def changes(sd_t=0.04, sd_c=0.05):
+    return arm_outcomes(
+        row("ai", "change", 12, n=30, mean=-0.02, sd=sd_t),
+        row("placebo", "change", 12, n=32, mean=0.01, sd=sd_c),
+    )
+
+
+def only(effects, scale="absolute"):
+    return effects.loc[effects["scale"] == scale].iloc[0]
+
+
+def test_reported_changes_give_the_mean_difference_with_its_variance():
+    effects, ledger, _ = run(changes())
+    e = only(effects)
+    assert e["route"] == "b"
+    assert e["yi"] == pytest.approx(-0.03)
+    assert e["vi"] == pytest.approx(0.04**2 / 30 + 0.05**2 / 32)
+    assert not e["derived"]
+    assert (e["n_treatment"], e["n_control"]) == (30, 32)
+    step = ledger.set_index("derivation_id").loc[e["derivation_ids"]]
+    assert step["inputs"] == (
+        "arm_outcomes.csv:2:mean;arm_outcomes.csv:2:sd;arm_outcomes.csv:3:mean;arm_outcomes.csv:3:sd"
+    )
+    assert step["value"] == pytest.approx(-0.03)
+
+
+def test_a_reported_difference_with_se_is_preferred_to_arm_changes():
+    con = contrasts({"study_id": "s1", "treatment_arm": "ai", "control_arm": "placebo",
+                     "outcome": "bmd_lumbar_spine", "timepoint_months": 12,
+                     "measure": "difference_in_change", "estimate": -0.025,
+                     "se": 0.01})  # fmt: skip
+    effects, ledger, _ = run(changes(), con)
+    e = only(effects)
+    assert (e["route"], e["yi"], e["vi"]) == ("a", -0.025, pytest.approx(1e-4))
+    assert ledger["inputs"].str.startswith("contrasts.csv:2:estimate").all()
+
+
+def test_baseline_and_final_values_use_the_correlation_for_the_change_sd():
+    ao = arm_outcomes(
+        row("ai", "baseline", 0, n=30, mean=1.00, sd=0.10),
+        row("ai", "final", 12, n=30, mean=0.98, sd=0.12),
+        row("placebo", "baseline", 0, n=30, mean=1.01, sd=0.11),
+        row("placebo", "final", 12, n=30, mean=1.02, sd=0.11),
+    )
+    effects, ledger, _ = run(ao, r=0.5)
+    e = only(effects)
+    sd_t = math.sqrt(0.10**2 + 0.12**2 - 2 * 0.5 * 0.10 * 0.12)
+    sd_c = math.sqrt(0.11**2 + 0.11**2 - 2 * 0.5 * 0.11 * 0.11)
+    assert e["route"] == "c" and e["derived"]
+    assert e["yi"] == pytest.approx(-0.02 - 0.01)
+    assert e["vi"] == pytest.approx(sd_t**2 / 30 + sd_c**2 / 30)
+    r_steps = ledger.loc[ledger["assumptions"].str.contains('"r"')]
+    assert len(r_steps) >= 2
+    assert all(json.loads(a)["r"] == 0.5 for a in r_steps["assumptions"])
+    higher_r = only(run(ao, r=0.8)[0])
+    assert higher_r["yi"] == pytest.approx(e["yi"])
+    assert higher_r["vi"] < e["vi"]
+
+
+def test_percent_scale_from_baseline_and_final_is_the_difference_of_percent_changes():
+    ao = arm_outcomes(
+        row("ai", "baseline", 0, n=30, mean=1.00, sd=0.10),
+        row("ai", "final", 12, n=30, mean=0.98, sd=0.10),
+        row("placebo", "baseline", 0, n=30, mean=1.00, sd=0.10),
+        row("placebo", "final", 12, n=30, mean=1.01, sd=0.10),
+    )
+    e = only(run(ao)[0], "percent")
+    assert e["unit"] == "percent" and e["route"] == "c"
+    assert e["yi"] == pytest.approx(-2.0 - 1.0, rel=1e-6)
+    assert e["vi"] > 0
+
+
+def test_final_values_only_give_a_flagged_difference_in_finals():
+    ao = arm_outcomes(
+        row("ai", "final", 12, n=30, mean=0.98, sd=0.12),
+        row("placebo", "final", 12, n=30, mean=1.02, sd=0.11),
+    )
+    effects, _, _ = run(ao)
+    e = only(effects)
+    assert e["route"] == "d"
+    assert "final values" in e["note"]
+    assert e["yi"] == pytest.approx(-0.04)
+    assert (effects["scale"] == "percent").sum() == 0
+
+
+def test_a_difference_with_only_a_p_value_gets_its_se_from_p():
+    con = contrasts({"study_id": "s1", "treatment_arm": "ai", "control_arm": "placebo",
+                     "outcome": "bmd_lumbar_spine", "timepoint_months": 12,
+                     "measure": "difference_in_change", "estimate": -0.03, "p_value": 0.01,
+                     "p_value_bound": "="})  # fmt: skip
+    effects, ledger, _ = run(arm_outcomes(), con, n=(40, 40))
+    e = only(effects)
+    assert e["route"] == "e" and e["derived"]
+    from scipy import stats
+
+    assert e["sei"] == pytest.approx(0.03 / stats.t.isf(0.005, 78))
+    assert ledger["method"].str.startswith("se_from_p").any()
+
+
+def test_a_p_value_without_an_estimate_gives_no_number():
+    con = contrasts({"study_id": "s1", "treatment_arm": "ai", "control_arm": "placebo",
+                     "outcome": "bmd_lumbar_spine", "timepoint_months": 12,
+                     "measure": "difference_in_change", "p_value": 0.001})  # fmt: skip
+    effects, _, _ = run(arm_outcomes(), con)
+    assert effects.empty
+
+
+def test_results_reported_in_words_are_listed_and_never_numbers():
+    con = contrasts({"study_id": "s1", "treatment_arm": "ai", "control_arm": "placebo",
+                     "outcome": "bmd_lumbar_spine", "timepoint_months": 12,
+                     "measure": "reported_in_words", "reported_text": "no significant change",
+                     "source": "PMID:1", "location": "Abstract"})  # fmt: skip
+    effects, _, words = run(arm_outcomes(), con)
+    assert effects.empty
+    assert words[["study_id", "reported_text", "label"]].to_numpy().tolist() == [
+        ["s1", "no significant change", "Study 2009"]
+    ]
+
+
+def test_sd_back_calculated_from_se_marks_the_effect_derived():
+    ao = arm_outcomes(
+        row("ai", "change", 12, n=25, mean=-0.02, se=0.008),
+        row("placebo", "change", 12, n=25, mean=0.01, sd=0.04),
+    )
+    e = only(run(ao)[0])
+    assert e["derived"]
+    assert e["vi"] == pytest.approx(0.008**2 + 0.04**2 / 25)
+
+
+def test_missing_arm_n_falls_back_to_the_randomized_n_and_says_so():
+    ao = arm_outcomes(
+        row("ai", "change", 12, mean=-0.02, sd=0.04),
+        row("placebo", "change", 12, mean=0.01, sd=0.05),
+    )
+    effects, ledger, _ = run(ao, n=(18, 19))
+    assert (only(effects)["n_treatment"], only(effects)["n_control"]) == (18, 19)
+    assert (ledger["method"] == "n_from_randomized").sum() == 2
+
+
+def test_case_reports_are_not_turned_into_controlled_effects():
+    effects, _, _ = run(changes(), design="case_report")
+    assert effects.empty
+
+
+def test_canonical_units_convert_means_and_sds_by_one_factor():
+    frame = pd.DataFrame({"outcome": ["estradiol", "estradiol", "bmd_lumbar_spine"],
+                          "unit": ["pg/mL", "percent", "g/cm2"], "mean": [10.0, -20.0, 1.0],
+                          "sd": [2.0, 5.0, 0.1]})  # fmt: skip
+    out = canonical_units(frame, UNITS)
+    assert out["unit_canonical"].tolist() == ["pmol/L", "percent", "g/cm2"]
+    factor = out.loc[0, "mean"] / 10.0
+    assert factor == pytest.approx(3.671, abs=1e-3)  # 1 pg/mL estradiol = 3.671 pmol/L
+    assert out.loc[0, "sd"] == pytest.approx(2.0 * factor)
+    assert out.loc[1, ["mean", "sd"]].tolist() == [-20.0, 5.0]
+    assert out["unit"].tolist() == ["pg/mL", "percent", "g/cm2"]
