@@ -402,8 +402,7 @@ def padded_enum_value_is_reported_as_spaces(raw):
 @case
 def arm_id_with_capitals_breaks_the_pattern(raw):
     _, row = find(raw, "arms.csv")
-    fields = [row[c] for c in SCHEMA["tables"]["arms.csv"]["columns"]]
-    fields[1] = "Placebo-2"
+    fields = list((row | {"arm": "Placebo-2"}).values())  # in the order of the file's header
     line = append_line(raw, "arms.csv", _line(fields).rstrip("\n"))
     return [
         f"{raw}/arms.csv row {line}, column arm: 'Placebo-2' does not match "
@@ -476,7 +475,7 @@ def baseline_after_time_zero_is_reported(raw):
 
 @case
 def contrast_of_an_arm_with_itself_is_reported(raw):
-    line, row = edit(raw, "contrasts.csv", any_row)
+    line, row = find(raw, "contrasts.csv")
     set_cells(raw, "contrasts.csv", line, control_arm=row["treatment_arm"])
     return [
         f"{raw}/contrasts.csv row {line}, column control_arm: '{row['treatment_arm']}' is also "
@@ -505,8 +504,7 @@ def doi_as_a_link_is_not_a_doi(raw):
 @case
 def repeated_row_is_a_duplicate_key_naming_the_first(raw):
     first, row = find(raw, "arm_outcomes.csv")
-    header = list(SCHEMA["tables"]["arm_outcomes.csv"]["columns"])
-    line = append_line(raw, "arm_outcomes.csv", _line([row[c] for c in header]).rstrip("\n"))
+    line = append_line(raw, "arm_outcomes.csv", _line(list(row.values())).rstrip("\n"))
     key = ", ".join(f"{c}={row[c]}" for c in SCHEMA["tables"]["arm_outcomes.csv"]["key"])
     return [
         f"{raw}/arm_outcomes.csv row {line}: duplicate key ({key}); the same key is in row {first}"
@@ -514,10 +512,21 @@ def repeated_row_is_a_duplicate_key_naming_the_first(raw):
 
 
 @case
-def same_time_point_written_differently_is_a_duplicate(raw):
+def same_time_point_written_differently_is_a_duplicate_key(raw):
+    first, row = find(raw, "arm_outcomes.csv")
+    months = row["timepoint_months"]
+    row["timepoint_months"] = months + ("0" if "." in months else ".0")  # 12 -> 12.0
+    line = append_line(raw, "arm_outcomes.csv", _line(list(row.values())).rstrip("\n"))
+    key = ", ".join(f"{c}={row[c]}" for c in SCHEMA["tables"]["arm_outcomes.csv"]["key"])
+    return [
+        f"{raw}/arm_outcomes.csv row {line}: duplicate key ({key}); the same key is in row {first}"
+    ]
+
+
+@case
+def second_judgement_of_a_domain_is_a_duplicate_key(raw):
     first, row = find(raw, "risk_of_bias.csv")
-    fields = [row[c] for c in SCHEMA["tables"]["risk_of_bias.csv"]["columns"]]
-    fields[4] = "a second judgement of the same domain"
+    fields = list((row | {"rationale": "a second judgement of the same domain"}).values())
     line = append_line(raw, "risk_of_bias.csv", _line(fields).rstrip("\n"))
     return [
         f"{raw}/risk_of_bias.csv row {line}: duplicate key (study_id={row['study_id']}, "
