@@ -699,7 +699,9 @@ def _table(header: list[str], rows: list[list[str]], rownames: list[str] | None)
     for i, r in enumerate(cols):
         name = "" if i == 0 or not rownames else rownames[i - 1]
         prefix = f"{name:<{rn_width}}  " if rownames else ""
-        lines.append(prefix + "  ".join(f"{c:>{w}}" for c, w in zip(r, widths, strict=True)))
+        # metafor left-justifies the significance stars, one space wider than the longest
+        cells = [f"{c:>{w}}" for c, w in zip(r[:-1], widths[:-1], strict=True)]
+        lines.append(prefix + "  ".join([*cells, f"{r[-1]:<{widths[-1] + 1}}"]))
     return lines
 
 
@@ -757,9 +759,9 @@ def _summary_reg(r: MetaRegressionResult, digits: int) -> str:
             "tau (square root of estimated tau^2 value):             "
             f"{_fmt(math.sqrt(r.tau2), digits)}"
         )
-        lines.append(f"I^2 (residual heterogeneity / unaccounted variability): {r.i2:.2f}%")
-        lines.append(f"H^2 (unaccounted variability / sampling variability):   {r.h2:.2f}")
-        lines.append(f"R^2 (amount of heterogeneity accounted for):            {r.r2:.2f}%")
+    lines.append(f"I^2 (residual heterogeneity / unaccounted variability): {r.i2:.2f}%")
+    lines.append(f"H^2 (unaccounted variability / sampling variability):   {r.h2:.2f}")
+    lines.append(f"R^2 (amount of heterogeneity accounted for):            {r.r2:.2f}%")
     lines += ["", "Test for Residual Heterogeneity:"]
     lines.append(f"QE(df = {r.qe_df}) = {_fmt(r.qe, digits)}, {_pval_text(r.qe_pvalue, digits)}")
     coefs = "coefficient 2" if r.p == 2 else f"coefficients 2:{r.p}"

@@ -210,7 +210,7 @@ def test_summary_is_laid_out_like_metafor_print():
     assert "tau^2 (estimated amount of total heterogeneity): 0.3132 (SE = 0.1664)" in text
     assert "I^2 (total heterogeneity / total variability):   92.22%" in text
     assert "Q(df = 12) = 152.2330, p-val < .0001" in text
-    assert " -0.7145  0.1798  -3.9744  <.0001  -1.0669  -0.3622  ***" in text
+    assert " -0.7145  0.1798  -3.9744  <.0001  -1.0669  -0.3622  *** \n" in text
 
 
 def test_regression_summary_reports_the_moderator_test():
