@@ -120,7 +120,7 @@ def test_cases_panel_uses_percent_change_and_labels_dose_and_estradiol(frames):
     ends = df.loc[df["months"] > 0].set_index(["patient_id", "outcome"])
     assert ends.loc[("pt_a", "bmd_lumbar_spine"), "value"] == pytest.approx(18.75)
     # pt_b reports only the percent change: still shown
-    assert ends.loc[("pt_b", "bmd_lumbar_spine"), "note"] == "pt_b: 25 ug/day; E2 ?→95 pmol/L"
+    assert ends.loc[("pt_b", "bmd_lumbar_spine"), "note"] == "25 ug/day; E2 ?→95 pmol/L"
     assert "E2 <7→150" in ends.loc[("pt_a", "bmd_lumbar_spine"), "note"]
     assert (df.loc[df["months"] == 0, "value"] == 0).all()
     p = cases.cases_plot(df)

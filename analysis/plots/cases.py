@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 import pandas as pd
 from plotnine import (
     aes,
@@ -13,6 +15,7 @@ from plotnine import (
     ggplot,
     labs,
     scale_x_continuous,
+    scale_y_continuous,
     theme,
 )
 
@@ -26,7 +29,7 @@ def _e2(r: pd.Series, when: str) -> str:
         return "?" if when == "after" else "E2 ?"
     censor = r.get(f"estradiol_{when}_censor")
     sign = str(censor) if isinstance(censor, str) and censor else ""
-    text = f"{sign}{float(value):g}"
+    text = f"{sign}{float(value):.3g}"
     return text if when == "after" else f"E2 {text}"
 
 
@@ -55,9 +58,14 @@ def cases_data(patient_changes: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for _, r in bone.iterrows():
         dose = r["dose"] if pd.notna(r["dose"]) else "dose not reported"
-        note = f"{r['patient_id']}: {dose}; " + _e2(r, "before") + "→" + _e2(r, "after")
-        unit = r["estradiol_unit"] if pd.notna(r.get("estradiol_unit")) else ""
-        note = plain(f"{note} {unit}".strip())
+        before, after = _e2(r, "before"), _e2(r, "after")
+        if before == "E2 ?" and after == "?":
+            e2 = "E2 not reported"
+        else:
+            unit = r["estradiol_unit"] if pd.notna(r.get("estradiol_unit")) else ""
+            e2 = f"{before}→{after} {unit}".strip()
+        # the colour legend names the patient; the label carries dose and estradiol
+        note = plain(textwrap.fill(f"{dose}; {e2}", 34))
         base = {
             "patient_id": r["patient_id"],
             "outcome": r["outcome"],
@@ -98,7 +106,7 @@ def cases_plot(df: pd.DataFrame):
         by patient, labelled with dose and serum estradiol before -> under estrogen.
     """
     n_facets = max(1, df["outcome_name"].nunique())
-    ncol = 1 if n_facets < 3 else 2
+    ncol = 1 if n_facets <= 4 else 2
     nrow = (n_facets + ncol - 1) // ncol
     xmax = float(df["months"].max()) if len(df) else 12.0
     return (
@@ -108,15 +116,16 @@ def cases_plot(df: pd.DataFrame):
         + geom_point(size=2.2)
         + geom_text(aes(label="note"), ha="left", nudge_x=0.02 * xmax, size=6.5, show_legend=False)
         + facet_wrap("outcome_name", ncol=ncol)
-        + scale_x_continuous(expand=(0.03, 0, 1.1 if ncol == 1 else 1.6, 0))
+        + scale_x_continuous(expand=(0.03, 0, 0.6 if ncol == 1 else 1.2, 0))
+        + scale_y_continuous(expand=(0.05, 0, 0.18, 0))
         + labs(
             x="Months from start of estrogen",
             y="Change in BMD from start of estrogen (%)",
             color="Patient",
             title="Men with aromatase deficiency: BMD under estrogen",
-            caption="Labels: patient, estrogen dose, serum estradiol before → under estrogen "
+            caption="Labels: estrogen dose; serum estradiol before → under estrogen "
             "(< : below the assay's detection limit; ? : not reported).",
         )
         + theme_report()
-        + theme(figure_size=(10, 2.4 * nrow + 1.4))
+        + theme(figure_size=(10, 2.2 * nrow + 1.6))
     )

@@ -46,6 +46,14 @@ LINE_LABELS = {
     "other": "Other controlled studies",
 }
 
+#: Short names for table columns.
+LINE_SHORT = {
+    "ai_older_men": "AI, adult/older men",
+    "ai_boys": "AI, boys",
+    "estrogen_aromatase_deficiency": "Estrogen, aromatase deficiency",
+    "other": "Other controlled",
+}
+
 JUDGEMENT_COLOURS = {
     "low": "#2e9e44",
     "some_concerns": "#e6b800",
@@ -69,6 +77,11 @@ def outcome_label(outcome: str) -> str:
 def line_label(line: str) -> str:
     """Display name of an evidence-line code (the code itself, de-underscored, if unknown)."""
     return LINE_LABELS.get(line, str(line).replace("_", " "))
+
+
+def line_short(line: str) -> str:
+    """Short display name of an evidence line, for narrow table columns."""
+    return LINE_SHORT.get(line, line_label(line))
 
 
 def line_order(lines) -> list[str]:

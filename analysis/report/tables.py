@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 import pandas as pd
 
 from analysis.plots.forest import ESTIMATORS, TESTS
-from analysis.plots.theme import line_label, line_order, outcome_label
+from analysis.plots.theme import line_label, line_order, line_short, outcome_label
 
 _PUNCT = set(string.punctuation)
 CERTAINTY = {
@@ -158,7 +158,7 @@ def md_table(
     # longer than the page: give each column dashes in proportion to its typical content.
     widths = []
     for j, name in enumerate(header):
-        lengths = sorted(len(str(r[j])) for r in rows)
+        lengths = sorted(len(str(r[j]).replace("\\", "")) for r in rows)
         typical = max(lengths[len(lengths) // 2], lengths[-1] // 2, len(name) // 2)
         longest_word = max((len(w) for w in f"{name} {lengths and ''}".split()), default=4)
         widths.append(min(max(typical, longest_word + 5, 8), 30))
@@ -257,7 +257,7 @@ def studies_table(
             )
             rows.append(
                 [
-                    md_escape(line_label(line)),
+                    md_escape(line_short(line)),
                     md_escape(s["label"]),
                     md_escape(str(s["design"]).replace("_", " ")),
                     md_escape(s["population"]),
@@ -279,7 +279,8 @@ def studies_table(
             "Hormonal change",
             "Effect on BMD",
         ],
-        caption="Characteristics of the included studies, by evidence line. Effects are "
+        caption="Characteristics of the included studies, by evidence line (AI: aromatase "
+        "inhibitor). Effects are "
         "treatment minus control (or after minus before in case reports) with 95% CIs; "
         "results reported only in words are quoted.",
         ident="tbl-studies",
@@ -581,7 +582,9 @@ def answer_text(pooled: pd.DataFrame, grade: pd.DataFrame, cases_summary: pd.Dat
         unit = (
             "percentage points"
             if r["scale"] == "percent"
-            else unit_text(r.get("unit", ""), "absolute") if pd.notna(r.get("unit")) else ""
+            else unit_text(r.get("unit", ""), "absolute")
+            if pd.notna(r.get("unit"))
+            else ""
         )
         level = float(r.get("level", 0.95))
         pooled_note = (
