@@ -68,7 +68,9 @@ def read_effects(path: Path) -> tuple[list[float], list[float], list[str]]:
             raise InputError(
                 f"{path} row 1, column {column}: missing; the header has {', '.join(header)}"
             )
-    index = {name: header.index(name) for name in ("yi", "vi", "study") if name in header}
+    index: dict[str, int] = {
+        name: header.index(name) for name in ("yi", "vi", "study") if name in header
+    }
     yi: list[float] = []
     vi: list[float] = []
     study: list[str] = []

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 METHODS = ("FE", "DL", "REML", "PM", "ML", "HS", "SJ", "HE", "EB")
 
 #: metafor's ``control`` defaults for rma.uni (threshold, maxiter, stepadj, tau2.min/max, tol).
-DEFAULT_CONTROL = {
+DEFAULT_CONTROL: dict[str, Any] = {
     "tau2_init": None,
     "tau2_min": 0.0,
     "tau2_max": 100.0,
@@ -86,7 +87,7 @@ class _Projection:
             self.S = np.array([[1.0 / float(np.sum(w))]])
             return
         # metafor's .invcalc: QR of sqrt(W) X, then (R'R)^-1; same conditioning here.
-        r = np.linalg.qr(np.sqrt(w)[:, None] * X, mode="r")
+        r = np.asarray(np.linalg.qr(np.sqrt(w)[:, None] * X, mode="r"), dtype=float)
         rinv = np.linalg.solve(r, np.eye(r.shape[0]))
         self.S = rinv @ rinv.T  # (X'WX)^-1
 
@@ -270,8 +271,8 @@ def _loglik(tau2: float, yc: np.ndarray, vi: np.ndarray, X: np.ndarray, reml: bo
     return -0.5 * k * math.log(2 * math.pi) - 0.5 * float(np.sum(np.log(vi + tau2))) - 0.5 * rss
 
 
-def _control(control: dict | None, yi: np.ndarray) -> dict:
-    con = dict(DEFAULT_CONTROL)
+def _control(control: dict | None, yi: np.ndarray) -> dict[str, Any]:
+    con: dict[str, Any] = dict(DEFAULT_CONTROL)
     for key, value in (control or {}).items():
         name = key.replace(".", "_")
         if name not in con:
