@@ -159,9 +159,10 @@ def md_table(
     widths = []
     for j, name in enumerate(header):
         lengths = sorted(len(str(r[j]).replace("\\", "")) for r in rows)
-        typical = max(lengths[len(lengths) // 2], lengths[-1] // 2, len(name) // 2)
-        longest_word = max((len(w) for w in f"{name} {lengths and ''}".split()), default=4)
-        widths.append(min(max(typical, longest_word + 5, 8), 30))
+        typical = max(lengths[(3 * len(lengths)) // 4], len(name) // 2)
+        words = [len(w) for r in rows for w in str(r[j]).replace("\\", "").split()]
+        longest_word = max([len(w) for w in name.split()] + [min(max(words, default=0), 16)])
+        widths.append(min(max(typical, int(1.6 * longest_word) + 4, 8), 50))
     sep = [
         {"l": ":" + "-" * w, "r": "-" * w + ":", "c": ":" + "-" * w + ":"}[a]
         for a, w in zip(align, widths, strict=True)
@@ -171,6 +172,12 @@ def md_table(
         cells = [str(c).replace("\n", " ") for c in row]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + f"\n\n: {caption} {{#{ident}}}\n"
+
+
+def _clip(text: object, n: int) -> str:
+    """At most ``n`` characters, cut at a word with an ellipsis (full text elsewhere)."""
+    s = " ".join(str(text).split())
+    return s if len(s) <= n else s[:n].rsplit(" ", 1)[0] + " …"
 
 
 def _by_line(df: pd.DataFrame) -> list[str]:
@@ -218,7 +225,8 @@ def studies_table(
                     bone.append(text)
             for _, w in words.iterrows():
                 text = (
-                    f"{md_escape(outcome_label(w['outcome']))}: “{md_escape(w['reported_text'])}”"
+                    f"{md_escape(outcome_label(w['outcome']))}: "
+                    f"“{md_escape(_clip(w['reported_text'], 160))}”"
                     + (
                         f" ({md_escape(fmt_p(w['p_value'], w['p_value_bound']))})"
                         if pd.notna(w.get("p_value"))
@@ -282,7 +290,7 @@ def studies_table(
         caption="Characteristics of the included studies, by evidence line (AI: aromatase "
         "inhibitor). Effects are "
         "treatment minus control (or after minus before in case reports) with 95% CIs; "
-        "results reported only in words are quoted.",
+        "results reported only in words are quoted (in full in @tbl-completeness).",
         ident="tbl-studies",
         align="lllllrll",
     )
