@@ -162,6 +162,19 @@ def test_completeness_table_names_derivations_and_words_only_results():
     assert "in words only (no number)" in seen
 
 
+def test_answer_gives_numbers_per_line_and_words_where_no_number():
+    f = demo_frames()
+    pooled = f["pooled"].loc[f["pooled"]["evidence_line"] != "ai_boys"]
+    seen = _visible(
+        tables.answer_text(pooled, f["grade"], f["cases_summary"], f["reported_in_words"])
+    )
+    assert "Lumbar spine BMD difference −1.35 [−3.50, 0.80] percentage points" in seen
+    assert "Certainty: ⊕⊕◯◯ Low" in seen
+    assert "Aromatase inhibitor in boys: no numeric bone result could be extracted" in seen
+    assert "“no significant difference in BMD accretion | between groups”" in seen
+    assert "median change under estrogen 14.7% (range 10.7 to 18.8%)" in seen
+
+
 def test_methods_text_follows_the_config():
     text = tables.methods_text(
         {"pooling": {"method": "DL", "test": "knha", "adhoc": True, "level": 0.9}, "prepost_r": 0.7}

@@ -196,7 +196,9 @@ def report_tables(inputs: Mapping[str, str], outputs: Mapping[str, str], config:
     """
     f = {k: read_csv(v) for k, v in inputs.items()}
     texts = {
-        "answer": tables.answer_text(f["pooled"], f["grade"], f["cases_summary"]),
+        "answer": tables.answer_text(
+            f["pooled"], f["grade"], f["cases_summary"], f["reported_in_words"]
+        ),
         "studies": tables.studies_table(
             f["studies"], f["effects"], f["reported_in_words"], f["patient_changes"]
         ),

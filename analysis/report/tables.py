@@ -570,11 +570,17 @@ def sensitivity_table(grid: pd.DataFrame, pooled: pd.DataFrame | None = None) ->
     )
 
 
-def answer_text(pooled: pd.DataFrame, grade: pd.DataFrame, cases_summary: pd.DataFrame) -> str:
+def answer_text(
+    pooled: pd.DataFrame,
+    grade: pd.DataFrame,
+    cases_summary: pd.DataFrame,
+    reported_in_words: pd.DataFrame | None = None,
+) -> str:
     """The answer first: one bullet per evidence line with its main bone result and certainty.
 
     The main result is lumbar-spine BMD (the most estrogen-sensitive site), percent scale when
-    present, else the first BMD outcome of the line.
+    present, else the first BMD outcome of the line. Lines with bone results only in words
+    (``reported_in_words``) get a bullet quoting the first of them with its GRADE certainty.
     """
     bullets = []
     bone = pooled.loc[pooled["outcome"].astype(str).str.startswith(("bmd_", "vbmd_", "bmc_"))]
@@ -604,6 +610,28 @@ def answer_text(pooled: pd.DataFrame, grade: pd.DataFrame, cases_summary: pd.Dat
             f"- **{md_escape(line_label(line))}**: {md_escape(outcome_label(r['outcome']))} "
             f"difference {md_escape(fmt_ci(r['estimate'], r['ci_low'], r['ci_high']))} "
             f"{unit} ({level:.0%} CI; {pooled_note}). Certainty: **{cert}**."
+        )
+    bone_words = (
+        reported_in_words.loc[
+            reported_in_words["outcome"].astype(str).str.startswith(("bmd_", "vbmd_", "bmc_"))
+        ]
+        if reported_in_words is not None
+        else pd.DataFrame(columns=["evidence_line"])
+    )
+    numeric_lines = set(bone["evidence_line"])
+    for line in _by_line(bone_words):
+        if line in numeric_lines or line == "estrogen_aromatase_deficiency":
+            continue
+        w = bone_words.loc[bone_words["evidence_line"] == line].sort_values("study_id").iloc[0]
+        g = grade.loc[(grade["evidence_line"] == line) & (grade["outcome"] == w["outcome"])]
+        cert = CERTAINTY.get(str(g.iloc[0]["certainty"]), "not graded") if len(g) else "not graded"
+        n_words = int((bone_words["evidence_line"] == line).sum())
+        bullets.append(
+            f"- **{md_escape(line_label(line))}**: no numeric bone result could be extracted; "
+            f"{n_words} result(s) reported only in words, e.g. {md_escape(w['label'])}, "
+            f"{md_escape(outcome_label(w['outcome']))}: "
+            f"“{md_escape(_clip(w['reported_text'], 140))}” "
+            f"Certainty: **{cert}**."
         )
     ls = cases_summary.loc[cases_summary["outcome"] == "bmd_lumbar_spine"]
     if len(ls):
