@@ -9,6 +9,7 @@ filters of ``reports/filters/`` (include, cross-references, callouts): to HTML w
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -69,7 +70,10 @@ def render_pdf_pandoc(qmd: Path, pdf: Path) -> None:
         extra += ["--include-in-header", str(Path("templates") / "typst-header.typ")]
     source = _pandoc(qmd, "typst", extra)
     pdf.parent.mkdir(parents=True, exist_ok=True)
-    typst.compile(source, output=str(pdf), root=str(qmd.parent.resolve()))
+    # A fixed creation date keeps the PDF byte-identical between runs (reproducible builds
+    # convention: SOURCE_DATE_EPOCH, else the Unix epoch).
+    timestamp = int(os.environ.get("SOURCE_DATE_EPOCH", "0"))
+    typst.compile(source, output=str(pdf), root=str(qmd.parent.resolve()), timestamp=timestamp)
 
 
 def render_quarto(qmd: Path, html: Path, pdf: Path, quarto: str) -> None:
