@@ -198,3 +198,9 @@ def test_provenance_lists_sha256_of_each_input(tmp_path):
 def test_hostile_label_fixture_contains_markup():
     # guards the escaping tests above: the fixture must really carry markup
     assert "<script>" in HOSTILE_LABEL and "#strong[" in HOSTILE_LABEL and "$" in HOSTILE_LABEL
+
+
+def test_pdf_is_byte_identical_between_renders(demo, tmp_path):
+    again = tmp_path / "again.pdf"
+    render.render_pdf_pandoc(demo["root"] / "report.qmd", again)
+    assert again.read_bytes() == demo["pdf"].read_bytes()
