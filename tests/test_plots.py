@@ -52,10 +52,39 @@ def test_forest_plot_has_subgroups_subtotals_heterogeneity_and_favours(frames):
     assert "REML" in p.labels.caption and "Knapp-Hartung" in p.labels.caption
 
 
+def test_forest_plot_shows_no_weight_for_a_study_that_was_not_pooled(frames):
+    weights = pd.concat(
+        [
+            frames["weights"],
+            pd.DataFrame(
+                {
+                    "evidence_line": ["ai_boys"],
+                    "outcome": ["bmd_lumbar_spine"],
+                    "scale": ["percent"],
+                    "study_id": ["boys_a"],
+                    "weight": [100.0],
+                    "label": ["Delta 2003"],
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
+    studies, subtotals = forest.forest_data(
+        frames["effects"], frames["pooled"], weights, "bmd_lumbar_spine", "percent"
+    )
+    texts = _texts(
+        forest.forest_plot(studies, subtotals, outcome="bmd_lumbar_spine", scale="percent")
+    )
+    # two pooled lines have a "100.0%" subtotal; the k = 1 boys' line shows no weight
+    assert texts.count("100.0%") == 2
+
+
 def test_forest_plot_without_a_pooled_line_draws_no_diamond(frames):
     p = _forest(frames, "estradiol", "absolute")
     assert geom_polygon not in [type(layer.geom) for layer in p.layers]
-    assert "Not pooled (k = 1)" in _texts(p)
+    texts = _texts(p)
+    assert "Not pooled (k = 1)" in texts
+    assert not any(t.endswith("%") for t in texts)  # no weight column entries at k = 1
     assert "nothing pooled" in p.labels.caption
 
 

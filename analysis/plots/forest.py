@@ -211,18 +211,20 @@ def _layout(studies: pd.DataFrame, subtotals: pd.DataFrame, d: int) -> dict[str,
         text(_X_LABEL, line_label(line), bold=True)
         rows = studies.loc[studies["evidence_line"] == line].sort_values(["year", "label"])
         wmax = max(float(np.nanmax(studies["weight"])) if studies["weight"].notna().any() else 1, 1)
+        sub = subtotals.loc[subtotals["evidence_line"] == line]
+        line_pooled = len(sub) > 0 and _truthy(sub.iloc[0]["pooled"])
         for _, r in rows.iterrows():
             y -= 1
             text(_X_LABEL + 0.02, _short(r["label"]))
             text(_X_NT, _fmt_n(r["n_treatment"]), ha="right")
             text(_X_NC, _fmt_n(r["n_control"]), ha="right")
             text(_X_EFFECT, f"{_fmt(r['yi'], d)} [{_fmt(r['ci_low'], d)}, {_fmt(r['ci_high'], d)}]")
-            w = r.get("weight")
+            # a weight means something only inside a pooled line (k = 1 would show "100%")
+            w = r.get("weight") if line_pooled else float("nan")
             text(_X_WEIGHT, "" if pd.isna(w) else f"{w:.1f}%", ha="right")
             cis.append({"x": r["ci_low"], "xend": r["ci_high"], "y": y})
-            size = 2.5 if pd.isna(w) else 2.0 + 5.0 * math.sqrt(float(w) / wmax)
+            size = 3.5 if pd.isna(w) else 2.0 + 5.0 * math.sqrt(float(w) / wmax)
             squares.append({"x": r["yi"], "y": y, "size": size})
-        sub = subtotals.loc[subtotals["evidence_line"] == line]
         if len(sub) == 0:
             y -= 1
             text(_X_LABEL + 0.02, "No pooled result in pooled.csv", italic=True, size=7.5)
