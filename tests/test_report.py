@@ -37,7 +37,7 @@ def _pdf_text(pdf: Path) -> str:
 def _visible(markdown: str) -> str:
     """What a reader sees of generated markdown (pandoc's plain-text writer, one line)."""
     out = pypandoc.convert_text(markdown, "plain", format="markdown", extra_args=["--wrap=none"])
-    return " ".join(out.split())
+    return " ".join(out.replace("\u200b", "").split())
 
 
 def _mini(tmp_path: Path, body: str) -> Path:
@@ -73,7 +73,7 @@ def test_cross_references_resolve_in_pdf(demo):
 
 
 def test_text_from_data_is_shown_as_text_in_html(demo):
-    html = demo["html"]
+    html = demo["html"].replace("\u200b", "")  # break opportunities added in long cells
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "#strong[x] $y$" in html  # typst/TeX markup stays literal

@@ -405,7 +405,7 @@ def completeness_table(
         if truthy(e["derived"]):
             ids = [i for i in str(e["derivation_ids"]).split(";") if i and i != "nan"]
             how = "; ".join(f"{i}: {methods.get(i, '?')}" for i in ids)
-            status, how = "derived", md_escape(how)
+            status, how = "derived", breakable(md_escape(how))
         else:
             status, how = "as reported", ""
         rows.append(
@@ -458,14 +458,14 @@ def derivations_table(derivations: pd.DataFrame) -> str:
             assumptions = str(d["assumptions"])
         rows.append(
             [
-                md_escape(d["derivation_id"]),
-                md_escape(d["study_id"]),
+                breakable(md_escape(d["derivation_id"])),
+                breakable(md_escape(d["study_id"]).replace("\\_", "\\_\u200b")),
                 md_escape(outcome_label(d["outcome"])),
                 md_escape(d["scale"]),
                 md_escape(d["step"]),
                 md_escape(d["method"]),
                 breakable(md_escape(d["inputs"])),
-                md_escape(assumptions),
+                breakable(md_escape(assumptions).replace(",", ",\u200b")),
                 md_escape(fmt_num(d["value"], digits_for([d["value"]]) + 1)),
                 md_escape(d["reference"]),
             ]
