@@ -51,11 +51,11 @@ def md_escape(value: object) -> str:
 
 
 def breakable(text: str) -> str:
-    """Allow line breaks after ``/``, ``:`` and ``;`` in long tokens (paths, ledger inputs).
+    """Allow line breaks after ``/ : ; ( =`` in long tokens (paths, ledger inputs, calls).
 
     A zero-width space is inserted, so narrow table columns wrap instead of overflowing.
     """
-    for ch in "/:;":
+    for ch in "/:;(=":
         text = text.replace(ch, ch + "\u200b")
     return text
 
@@ -449,7 +449,11 @@ def completeness_table(
 
 
 def derivations_table(derivations: pd.DataFrame) -> str:
-    """The derivation ledger as an appendix table (``tbl-derivations``)."""
+    """The derivation ledger as an appendix table (``tbl-derivations``).
+
+    Study, outcome, scale and step are carried by the ledger id (and the outcome is shown);
+    the table keeps to seven columns so that it fits a portrait page.
+    """
     rows = []
     for _, d in derivations.sort_values("derivation_id").iterrows():
         try:
@@ -459,25 +463,19 @@ def derivations_table(derivations: pd.DataFrame) -> str:
         rows.append(
             [
                 breakable(md_escape(d["derivation_id"])),
-                breakable(md_escape(d["study_id"]).replace("\\_", "\\_\u200b")),
-                md_escape(outcome_label(d["outcome"])),
-                md_escape(d["scale"]),
-                md_escape(d["step"]),
-                md_escape(d["method"]),
+                md_escape(f"{outcome_label(d['outcome'])}, {d['scale']}, step {d['step']}"),
+                md_escape(d["method"]).replace("\\_", "\\_\u200b"),
                 breakable(md_escape(d["inputs"])),
                 breakable(md_escape(assumptions).replace(",", ",\u200b")),
                 md_escape(fmt_num(d["value"], digits_for([d["value"]]) + 1)),
-                md_escape(d["reference"]),
+                breakable(md_escape(d["reference"])),
             ]
         )
     return md_table(
         rows,
         [
             "Id",
-            "Study",
             "Outcome",
-            "Scale",
-            "Step",
             "Method",
             "Inputs (file:row:column)",
             "Assumptions",
@@ -486,7 +484,7 @@ def derivations_table(derivations: pd.DataFrame) -> str:
         ],
         caption="Derivation ledger: every number not taken directly from a report.",
         ident="tbl-derivations",
-        align="llllrlllrl",
+        align="lllllrl",
     )
 
 
