@@ -164,6 +164,15 @@ def test_scatter_reads_the_regression_columns_and_marks_censored_estradiol(frame
     assert p.labels.x == "Change in serum estradiol (pmol/L)"
 
 
+def test_scatter_keeps_percent_scale_per_outcome_when_present(frames):
+    both = frames["bmd_vs_estradiol"]
+    absolute = both.assign(scale="absolute", bmd_effect=both["bmd_effect"] / 100)
+    df = scatter.scatter_data(pd.concat([both, absolute], ignore_index=True))
+    assert set(df["scale"]) == {"percent"} and len(df) == len(both)
+    only_absolute = scatter.scatter_data(absolute)
+    assert set(only_absolute["outcome_name"]) == {"Lumbar spine BMD, absolute change"}
+
+
 def test_scatter_names_the_missing_column():
     with pytest.raises(KeyError, match="no column starting with"):
         scatter.scatter_data(pd.DataFrame({"evidence_line": [], "outcome": [], "bmd_effect": []}))

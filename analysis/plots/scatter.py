@@ -31,8 +31,16 @@ def _column(df: pd.DataFrame, *prefixes: str) -> str:
 
 
 def scatter_data(bmd_vs_estradiol: pd.DataFrame) -> pd.DataFrame:
-    """Standardize ``bmd_vs_estradiol.csv`` to ``x`` (estradiol change) and ``y`` (BMD effect)."""
+    """Standardize ``bmd_vs_estradiol.csv`` to ``x`` (estradiol change) and ``y`` (BMD effect).
+
+    Per outcome, the percent scale is kept when present, else the absolute scale.
+    """
     df = bmd_vs_estradiol.copy()
+    if "scale" in df.columns:
+        # one panel per outcome: percent change (comparable across studies, men and units)
+        # where the outcome has it, else the absolute scale
+        has_percent = df.groupby("outcome")["scale"].transform(lambda s: (s == "percent").any())
+        df = df.loc[(df["scale"] == "percent") | ~has_percent].copy()
     df["x"] = df[_column(df, "estradiol_change", "estradiol", "e2")].astype(float)
     df["y"] = df[_column(df, "bmd_effect", "bmd", "effect")].astype(float)
     df["line"] = [line_label(x) for x in df["evidence_line"]]
