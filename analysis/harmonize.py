@@ -52,6 +52,9 @@ LEDGER_COLUMNS = [
     "derivation_id", "study_id", "outcome", "scale", "step", "method", "inputs",
     "assumptions", "value", "reference",
 ]  # fmt: skip
+MISSING_COLUMNS = [
+    "study_id", "label", "evidence_line", "outcome", "scale", "timepoint_months", "reason",
+]  # fmt: skip
 WORDS_COLUMNS = [
     "study_id", "label", "evidence_line", "outcome", "timepoint_months", "reported_text",
     "p_value", "p_value_bound", "source", "location",
@@ -174,21 +177,29 @@ class _ArmStat:
     cells: list[str]
 
 
-def _arm_n(row: Mapping[str, Any], arm_n: float | None, trail: _Trail) -> float | None:
+@dataclass(frozen=True)
+class _ArmN:
+    """An arm's randomized n from arms.csv and the cell it came from."""
+
+    value: float | None
+    cells: tuple[str, ...] = ()
+
+
+def _arm_n(row: Mapping[str, Any], arm_n: _ArmN | None, trail: _Trail) -> float | None:
     n = _num(row, "n")
-    if n is None and arm_n is not None:
+    if n is None and arm_n is not None and arm_n.value is not None:
         trail.add(
             "n_from_randomized",
-            [],
-            arm_n,
+            arm_n.cells,
+            arm_n.value,
             assumptions={"n": "n randomized (arms.csv), as the report gives no analysed n"},
         )
-        return arm_n
+        return arm_n.value
     return n
 
 
 def _arm_stat(
-    row: Mapping[str, Any] | None, arm_n: float | None, table: str = "arm_outcomes.csv"
+    row: Mapping[str, Any] | None, arm_n: _ArmN | None, table: str = "arm_outcomes.csv"
 ) -> _ArmStat | None:
     """Mean and SD of one reported arm statistic, back-calculating what is missing.
 
@@ -302,7 +313,7 @@ class _Study:
 
     rows: dict[tuple[str, float, str], dict[str, Any]]  # (role, timepoint, measure) -> row
     contrasts: list[dict[str, Any]]
-    n: dict[str, float | None]  # role -> n randomized
+    n: dict[str, _ArmN]  # role -> n randomized
 
 
 def _contrast_effect(row: dict[str, Any], n_total: float | None, allow_p: bool) -> _Effect | None:
@@ -366,8 +377,9 @@ def _effect_for(study: _Study, timepoint: float, scale: str, r: float) -> _Effec
         if c["measure"] == measure[scale] and float(c["timepoint_months"]) == timepoint
     ]  # fmt: skip
     n_total = None
-    if study.n.get("treatment") and study.n.get("control"):
-        n_total = study.n["treatment"] + study.n["control"]
+    n_t, n_c = study.n.get("treatment"), study.n.get("control")
+    if n_t and n_c and n_t.value and n_c.value:
+        n_total = n_t.value + n_c.value
     for row in contrasts:  # a
         effect = _contrast_effect(row, n_total, allow_p=False)
         if effect is not None:
@@ -501,9 +513,10 @@ def compute_effects(
 
     Returns
     -------
-    effects, derivations, reported_in_words : pandas.DataFrame
+    effects, derivations, reported_in_words, not_estimable : pandas.DataFrame
         Columns as in docs/architecture.md ("Processed files"); ``effects`` also carries
-        ``route`` (a-e), ``timepoint_months`` and ``note``.
+        ``route`` (a-e), ``timepoint_months`` and ``note``. ``not_estimable`` lists each
+        study x outcome x scale with numbers but no effect, and why (``MISSING_COLUMNS``).
 
     Notes
     -----
@@ -525,17 +538,11 @@ def compute_effects(
     rob = _rob_overall(risk_of_bias)
     wanted = set(outcomes)
 
-    roles: dict[str, dict[str, tuple[str, float | None]]] = {}
-    for rec in _records(arms.sort_values(["study_id", "arm"])):
-        n = None if rec.get("n_randomized") is None else float(rec["n_randomized"])
-        roles.setdefault(rec["study_id"], {}).setdefault(rec["role"], (rec["arm"], n))
-    notes: dict[str, str] = {}
-    for study_id, count in arms.groupby("study_id")["role"].value_counts().items():
-        if count > 1:
-            notes[study_id[0]] = "several arms on one side: first arm in sorted order used"
+    roles, notes = _choose_arms(arms, contrasts)
 
     grouped: dict[tuple[str, str], _Study] = {}
     arm_role = {(s, a): role for s, v in roles.items() for role, (a, _) in v.items()}
+    missing = []
     for rec in _records(arm_outcomes):
         role = arm_role.get((rec["study_id"], rec["arm"]))
         if rec["study_id"] not in info or role is None or rec["outcome"] not in wanted:
@@ -558,13 +565,18 @@ def compute_effects(
         study.n = {role: n for role, (_, n) in roles.get(study_id, {}).items()}
         times = [t for (_, t, m) in study.rows if t > 0 and m != "baseline"]
         times += [float(c["timepoint_months"]) for c in study.contrasts]
-        if not times or (len(roles.get(study_id, {})) < 2 and not study.contrasts):
+        if not times:
             continue
         timepoint = max(times)
         for scale in scales:
             effect = _effect_for(study, timepoint, scale, r)
             if effect is not None:
                 made.append(((study_id, outcome, scale), timepoint, effect))
+            else:
+                missing.append({"study_id": study_id, "label": info[study_id]["label"],
+                                "evidence_line": info[study_id]["evidence_line"],
+                                "outcome": outcome, "scale": scale, "timepoint_months": timepoint,
+                                "reason": _why_not(study, timepoint, scale)})  # fmt: skip
     _fill_mean_differences([e for _, _, e in made])
 
     z = _normal_quantile(level)
@@ -585,8 +597,11 @@ def compute_effects(
                 (row.get("unit_canonical") for row in [*study.rows.values(), *study.contrasts]
                  if row.get("unit_canonical")), None,
             )  # fmt: skip
-        n_t, n_c = (effect.pair[0].n, effect.pair[1].n) if effect.pair else (
-            study.n.get("treatment"), study.n.get("control"))  # fmt: skip
+        if effect.pair:
+            n_t, n_c = effect.pair[0].n, effect.pair[1].n
+        else:
+            n_t, n_c = (getattr(study.n.get(role), "value", None)
+                        for role in ("treatment", "control"))  # fmt: skip
         sei = math.sqrt(effect.vi)
         meta = info[study_id]
         note = "; ".join(x for x in (effect.note, notes.get(study_id, "")) if x)
@@ -609,7 +624,71 @@ def compute_effects(
           "evidence_line": info[w["study_id"]]["evidence_line"]} for w in words],
         columns=WORDS_COLUMNS,
     )  # fmt: skip
-    return effects, derivations, in_words
+    return effects, derivations, in_words, pd.DataFrame(missing, columns=MISSING_COLUMNS)
+
+
+def _choose_arms(
+    arms: pd.DataFrame, contrasts: pd.DataFrame
+) -> tuple[dict[str, dict[str, tuple[str, _ArmN]]], dict[str, str]]:
+    """The treatment and the control arm of each study, with notes on the choice.
+
+    The arms a study's contrasts compare are used; otherwise the first arm of each role in
+    sorted order. Other arms are left out (a note says which arm was used).
+    """
+    named: dict[str, tuple[Any, Any]] = {}
+    for rec in _records(contrasts.sort_values(["study_id", ROW])):
+        named.setdefault(rec["study_id"], (rec.get("treatment_arm"), rec.get("control_arm")))
+    by_study: dict[str, list[dict[str, Any]]] = {}
+    for rec in _records(arms.sort_values(["study_id", "arm"])):
+        by_study.setdefault(rec["study_id"], []).append(rec)
+    roles: dict[str, dict[str, tuple[str, _ArmN]]] = {}
+    notes: dict[str, str] = {}
+    for study_id, recs in by_study.items():
+        pair = named.get(study_id, (None, None))
+        chosen: dict[str, tuple[str, _ArmN]] = {}
+        for role, name in zip(("treatment", "control"), pair, strict=True):
+            candidates = [r for r in recs if r["role"] == role]
+            if not candidates:
+                continue
+            pick = next((r for r in candidates if r["arm"] == name), candidates[0])
+            if len(candidates) > 1:
+                why = "named by its contrasts" if pick["arm"] == name else "first in sorted order"
+                text = f"several {role} arms: {pick['arm']} used ({why})"
+                notes[study_id] = "; ".join(x for x in (notes.get(study_id), text) if x)
+            n = pick.get("n_randomized")
+            cells = (f"arms.csv:{int(pick[ROW])}:n_randomized",) if ROW in pick else ()
+            chosen[role] = (pick["arm"], _ArmN(None if n is None else float(n), cells))
+        roles[study_id] = chosen
+    return roles, notes
+
+
+def _why_not(study: _Study, timepoint: float, scale: str) -> str:
+    """Why no effect could be computed for one study x outcome x scale (for the report)."""
+    if any(_num(c, "estimate") is None and _num(c, "p_value") is not None
+           for c in study.contrasts):  # fmt: skip
+        words = "a between-group p-value without an estimate; "
+    else:
+        words = ""
+    wanted = {"absolute": ("change", "final"), "percent": ("percent_change", "final")}[scale]
+    rows = {role: [r for (rl, t, m), r in study.rows.items()
+                   if rl == role and t == timepoint and m in wanted]
+            for role in ("treatment", "control")}  # fmt: skip
+    absent = [role for role, found in rows.items() if not found]
+    if len(absent) == 2:
+        return words + f"no arm-level {' or '.join(wanted)} values at {timepoint:g} months"
+    if absent:
+        return words + f"no {absent[0]} arm values at {timepoint:g} months"
+    every = [r for found in rows.values() for r in found]
+    no_n = [r for r in every if _num(r, "n") is None]
+    arm_n = [study.n.get(role) for role in ("treatment", "control")]
+    if no_n and not all(a is not None and a.value for a in arm_n):
+        return words + "arm sample sizes not reported (arm_outcomes.csv n, arms.csv n_randomized)"
+    spread = ("sd", "se", "ci_low", "p_value")
+    if any(all(_num(r, c) is None for c in spread) for r in every):
+        return words + "no SD, SE, CI or p-value for the arm values"
+    if scale == "percent":
+        return words + "no percent change and no baseline with final values"
+    return words + "no baseline value for the final values"
 
 
 def _normal_quantile(level: float) -> float:

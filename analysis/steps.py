@@ -104,18 +104,22 @@ def _effects(
 
 def effects(
     *, arm_outcomes: Path_, arms: Path_, contrasts: Path_, studies: Path_, risk_of_bias: Path_,
-    effects: Path_, derivations: Path_, reported_in_words: Path_, config: Mapping[str, Any],
+    effects: Path_, derivations: Path_, reported_in_words: Path_, not_estimable: Path_,
+    config: Mapping[str, Any],
 ) -> None:  # fmt: skip
-    """Rule ``effects``: one effect per study x outcome x scale, ledger, results in words."""
-    frame, ledger, words = _effects(
+    """Rule ``effects``: one effect per study x outcome x scale, the ledger, results in
+    words, and what could not be estimated (with the reason)."""
+    frame, ledger, words, missing = _effects(
         arm_outcomes, arms, contrasts, studies, risk_of_bias, r=config["prepost_r"],
         config=config,
     )  # fmt: skip
-    log.info("%d effects (%d derived), %d ledger rows, %d results in words",
-             len(frame), int(frame["derived"].sum()), len(ledger), len(words))  # fmt: skip
+    log.info("%d effects (%d derived), %d ledger rows, %d results in words, %d not estimable",
+             len(frame), int(frame["derived"].sum()), len(ledger), len(words),
+             len(missing))  # fmt: skip
     io.write_csv(frame, effects, EFFECT_KEY)
     io.write_csv(ledger, derivations, ["derivation_id"])
     io.write_csv(words, reported_in_words, ["study_id", "outcome", "timepoint_months"])
+    io.write_csv(missing, not_estimable, ["study_id", "outcome", "scale"])
 
 
 def pool(*, effects: Path_, pooled: Path_, weights: Path_, config: Mapping[str, Any]) -> None:

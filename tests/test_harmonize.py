@@ -67,7 +67,7 @@ def only(effects, scale="absolute"):
 
 
 def test_reported_changes_give_the_mean_difference_with_its_variance():
-    effects, ledger, _ = run(changes())
+    effects, ledger, *_ = run(changes())
     e = only(effects)
     assert e["route"] == "b"
     assert e["yi"] == pytest.approx(-0.03)
@@ -86,7 +86,7 @@ def test_a_reported_difference_with_se_is_preferred_to_arm_changes():
                      "outcome": "bmd_lumbar_spine", "timepoint_months": 12,
                      "measure": "difference_in_change", "estimate": -0.025,
                      "se": 0.01})  # fmt: skip
-    effects, ledger, _ = run(changes(), con)
+    effects, ledger, *_ = run(changes(), con)
     e = only(effects)
     assert (e["route"], e["yi"], e["vi"]) == ("a", -0.025, pytest.approx(1e-4))
     assert ledger["inputs"].str.startswith("contrasts.csv:2:estimate").all()
@@ -99,7 +99,7 @@ def test_baseline_and_final_values_use_the_correlation_for_the_change_sd():
         row("placebo", "baseline", 0, n=30, mean=1.01, sd=0.11),
         row("placebo", "final", 12, n=30, mean=1.02, sd=0.11),
     )
-    effects, ledger, _ = run(ao, r=0.5)
+    effects, ledger, *_ = run(ao, r=0.5)
     e = only(effects)
     sd_t = math.sqrt(0.10**2 + 0.12**2 - 2 * 0.5 * 0.10 * 0.12)
     sd_c = math.sqrt(0.11**2 + 0.11**2 - 2 * 0.5 * 0.11 * 0.11)
@@ -132,7 +132,7 @@ def test_final_values_only_give_a_flagged_difference_in_finals():
         row("ai", "final", 12, n=30, mean=0.98, sd=0.12),
         row("placebo", "final", 12, n=30, mean=1.02, sd=0.11),
     )
-    effects, _, _ = run(ao)
+    effects, *_ = run(ao)
     e = only(effects)
     assert e["route"] == "d"
     assert "final values" in e["note"]
@@ -145,7 +145,7 @@ def test_a_difference_with_only_a_p_value_gets_its_se_from_p():
                      "outcome": "bmd_lumbar_spine", "timepoint_months": 12,
                      "measure": "difference_in_change", "estimate": -0.03, "p_value": 0.01,
                      "p_value_bound": "="})  # fmt: skip
-    effects, ledger, _ = run(arm_outcomes(), con, n=(40, 40))
+    effects, ledger, *_ = run(arm_outcomes(), con, n=(40, 40))
     e = only(effects)
     assert e["route"] == "e" and e["derived"]
     from scipy import stats
@@ -158,7 +158,7 @@ def test_a_p_value_without_an_estimate_gives_no_number():
     con = contrasts({"study_id": "s1", "treatment_arm": "ai", "control_arm": "placebo",
                      "outcome": "bmd_lumbar_spine", "timepoint_months": 12,
                      "measure": "difference_in_change", "p_value": 0.001})  # fmt: skip
-    effects, _, _ = run(arm_outcomes(), con)
+    effects, *_ = run(arm_outcomes(), con)
     assert effects.empty
 
 
@@ -167,7 +167,7 @@ def test_results_reported_in_words_are_listed_and_never_numbers():
                      "outcome": "bmd_lumbar_spine", "timepoint_months": 12,
                      "measure": "reported_in_words", "reported_text": "no significant change",
                      "source": "PMID:1", "location": "Abstract"})  # fmt: skip
-    effects, _, words = run(arm_outcomes(), con)
+    effects, _, words, _ = run(arm_outcomes(), con)
     assert effects.empty
     assert words[["study_id", "reported_text", "label"]].to_numpy().tolist() == [
         ["s1", "no significant change", "Study 2009"]
@@ -189,13 +189,13 @@ def test_missing_arm_n_falls_back_to_the_randomized_n_and_says_so():
         row("ai", "change", 12, mean=-0.02, sd=0.04),
         row("placebo", "change", 12, mean=0.01, sd=0.05),
     )
-    effects, ledger, _ = run(ao, n=(18, 19))
+    effects, ledger, *_ = run(ao, n=(18, 19))
     assert (only(effects)["n_treatment"], only(effects)["n_control"]) == (18, 19)
     assert (ledger["method"] == "n_from_randomized").sum() == 2
 
 
 def test_case_reports_are_not_turned_into_controlled_effects():
-    effects, _, _ = run(changes(), design="case_report")
+    effects, *_ = run(changes(), design="case_report")
     assert effects.empty
 
 
@@ -210,3 +210,37 @@ def test_canonical_units_convert_means_and_sds_by_one_factor():
     assert out.loc[0, "sd"] == pytest.approx(2.0 * factor)
     assert out.loc[1, ["mean", "sd"]].tolist() == [-20.0, 5.0]
     assert out["unit"].tolist() == ["pg/mL", "percent", "g/cm2"]
+
+
+def test_without_any_sample_size_nothing_is_estimated_and_the_reason_is_listed():
+    ao = arm_outcomes(
+        row("ai", "change", 12, mean=-0.02, sd=0.04),
+        row("placebo", "change", 12, mean=0.01, sd=0.05),
+    )
+    effects, _, _, missing = run(ao, n=(None, None))
+    assert effects.empty
+    absolute = missing.set_index("scale").loc["absolute"]
+    assert absolute["reason"].startswith("arm sample sizes not reported")
+    assert absolute["timepoint_months"] == 12
+
+
+def test_the_arm_named_by_the_contrasts_is_used_when_a_side_has_several_arms():
+    ao = arm_outcomes(
+        row("ai", "change", 12, n=30, mean=-0.02, sd=0.04),
+        row("ai_weekly", "change", 12, n=30, mean=-0.50, sd=0.04),
+        row("placebo", "change", 12, n=30, mean=0.01, sd=0.05),
+    )
+    con = contrasts({"study_id": "s1", "treatment_arm": "ai_weekly", "control_arm": "placebo",
+                     "outcome": "estradiol", "timepoint_months": 12,
+                     "measure": "reported_in_words", "reported_text": "lower"})  # fmt: skip
+    studies = pd.DataFrame({"study_id": ["s1"], "label": ["S"], "year": [2009],
+                            "design": ["rct"], "evidence_line": ["ai_older_men"]})  # fmt: skip
+    arms = pd.DataFrame({"study_id": ["s1"] * 3, "arm": ["ai", "ai_weekly", "placebo"],
+                         "role": ["treatment", "treatment", "control"],
+                         "n_randomized": [30, 30, 30], "source_row": [2, 3, 4]})  # fmt: skip
+    risk = pd.DataFrame({"study_id": ["s1"], "domain": ["overall"], "judgement": ["low"]})
+    effects, *_ = compute_effects(ao, arms, con, studies, risk, r=0.5,
+                                  outcomes=["bmd_lumbar_spine"], units=UNITS)  # fmt: skip
+    e = only(effects)
+    assert e["yi"] == pytest.approx(-0.51)
+    assert "ai_weekly used (named by its contrasts)" in e["note"]

@@ -15,6 +15,7 @@ rule effects:
         effects="data/processed/effects/effects.csv",
         derivations="data/processed/effects/derivations.csv",
         reported_in_words="data/processed/effects/reported_in_words.csv",
+        not_estimable="data/processed/effects/not_estimable.csv",
     log:
         "logs/effects.log",
     conda:

@@ -1,4 +1,4 @@
-"""Rule effects: one effect per study x outcome x scale, the ledger, results in words."""
+"""Rule effects: one effect per study x outcome x scale, ledger, words, not estimable."""
 
 from analysis import steps
 
@@ -14,5 +14,6 @@ with steps.logged(snakemake.log[0]):
         effects=snakemake.output.effects,
         derivations=snakemake.output.derivations,
         reported_in_words=snakemake.output.reported_in_words,
+        not_estimable=snakemake.output.not_estimable,
         config=snakemake.params.config,
     )
