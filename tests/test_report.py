@@ -155,11 +155,12 @@ def test_summary_of_findings_shows_grade_certainty_and_reasons():
 def test_completeness_table_names_derivations_and_words_only_results():
     f = demo_frames()
     md = tables.completeness_table(
-        f["effects"], f["derivations"], f["reported_in_words"], f["studies"]
+        f["effects"], f["derivations"], f["reported_in_words"], f["studies"], f["not_estimable"]
     )
     seen = _visible(md)
     assert "d1: sd_change; d2: se_from_sd" in seen
     assert "in words only (no number)" in seen
+    assert "Beta 2005 Total hip BMD absolute not estimable a between-group p-value" in seen
 
 
 def test_answer_gives_numbers_per_line_and_words_where_no_number():

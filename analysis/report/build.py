@@ -188,7 +188,7 @@ def report_tables(inputs: Mapping[str, str], outputs: Mapping[str, str], config:
     ----------
     inputs : mapping
         Paths keyed ``studies, effects, derivations, reported_in_words, pooled, grade, grid,
-        patient_changes, cases_summary``.
+        patient_changes, cases_summary`` and optionally ``not_estimable``.
     outputs : mapping
         Paths keyed ``answer, studies, sof, completeness, sensitivity, derivations, methods``.
     config : mapping
@@ -204,7 +204,11 @@ def report_tables(inputs: Mapping[str, str], outputs: Mapping[str, str], config:
         ),
         "sof": tables.sof_table(f["pooled"], f["grade"], f["effects"]),
         "completeness": tables.completeness_table(
-            f["effects"], f["derivations"], f["reported_in_words"], f["studies"]
+            f["effects"],
+            f["derivations"],
+            f["reported_in_words"],
+            f["studies"],
+            f.get("not_estimable"),
         ),
         "sensitivity": tables.sensitivity_table(f["grid"], f["pooled"]),
         "derivations": tables.derivations_table(f["derivations"]),

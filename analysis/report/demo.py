@@ -338,8 +338,20 @@ def demo_frames() -> dict[str, pd.DataFrame]:
     weights["label"] = weights["study_id"].map(
         dict(zip(effects["study_id"], effects["label"], strict=True))
     )
+    not_estimable = pd.DataFrame(
+        {
+            "study_id": ["ai_b"],
+            "label": ["Beta 2005"],
+            "evidence_line": ["ai_older_men"],
+            "outcome": ["bmd_total_hip"],
+            "scale": ["absolute"],
+            "timepoint_months": [3],
+            "reason": ["a between-group p-value without an estimate"],
+        }
+    )
     return {
         "effects": effects,
+        "not_estimable": not_estimable,
         "derivations": derivations,
         "reported_in_words": reported_in_words,
         "pooled": pooled,

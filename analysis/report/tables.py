@@ -388,8 +388,18 @@ def completeness_table(
     derivations: pd.DataFrame,
     reported_in_words: pd.DataFrame,
     studies: pd.DataFrame,
+    not_estimable: pd.DataFrame | None = None,
 ) -> str:
-    """What each study reported: numbers as reported, numbers derived (how), words only, nothing.
+    """What each study reported: numbers as reported, derived (how), words only, not estimable.
+
+    Parameters
+    ----------
+    effects, derivations, reported_in_words : pandas.DataFrame
+        ``effects.csv``, ``derivations.csv``, ``reported_in_words.csv``.
+    studies : pandas.DataFrame
+        ``data/raw/studies.csv`` (studies with nothing at all get a row too).
+    not_estimable : pandas.DataFrame, optional
+        ``effects/not_estimable.csv``: study x outcome x scale without an effect, with the reason.
 
     Returns
     -------
@@ -397,53 +407,82 @@ def completeness_table(
         Markdown table ``tbl-completeness``: one row per study x outcome x scale.
     """
     labels = dict(zip(studies["study_id"], studies["label"], strict=False))
-    rows = []
     methods = (
         derivations.groupby("derivation_id")["method"].first().to_dict() if len(derivations) else {}
     )
-    for _, e in effects.sort_values(["evidence_line", "study_id", "outcome", "scale"]).iterrows():
+    entries = []
+    for _, e in effects.iterrows():
         if truthy(e["derived"]):
             ids = [i for i in str(e["derivation_ids"]).split(";") if i and i != "nan"]
             how = "; ".join(f"{i}: {methods.get(i, '?')}" for i in ids)
             status, how = "derived", breakable(md_escape(how))
         else:
             status, how = "as reported", ""
-        rows.append(
-            [
-                md_escape(e["label"]),
-                md_escape(outcome_label(e["outcome"])),
-                md_escape(e["scale"]),
-                status,
-                how,
-            ]
-        )
-    for _, w in reported_in_words.sort_values(["study_id", "outcome"]).iterrows():
-        rows.append(
-            [
-                md_escape(w["label"]),
-                md_escape(outcome_label(w["outcome"])),
+        entries.append((e["study_id"], e["outcome"], e["scale"], e["label"], status, how))
+    for _, w in reported_in_words.iterrows():
+        entries.append(
+            (
+                w["study_id"],
+                w["outcome"],
                 "",
+                w["label"],
                 "in words only (no number)",
                 "“" + md_escape(w["reported_text"]) + "”",
-            ]
+            )
         )
-    reported = set(effects["study_id"]) | set(reported_in_words["study_id"])
-    for sid in sorted(set(studies["study_id"]) - reported):
-        rows.append(
-            [
-                md_escape(labels.get(sid, sid)),
+    if not_estimable is not None:
+        for _, n in not_estimable.iterrows():
+            entries.append(
+                (
+                    n["study_id"],
+                    n["outcome"],
+                    n["scale"],
+                    n["label"],
+                    "not estimable",
+                    md_escape(n["reason"]),
+                )
+            )
+    seen = {e[0] for e in entries}
+    for sid in sorted(set(studies["study_id"]) - seen):
+        entries.append(
+            (
+                sid,
                 "",
                 "",
+                labels.get(sid, sid),
                 "no usable outcome",
-                "nothing extracted for the synthesis (see case-report panel if a case report)",
-            ]
+                "nothing extracted for the synthesis",
+            )
         )
+    order = {
+        sid: k
+        for k, sid in enumerate(
+            studies.sort_values(["evidence_line", "year", "study_id"])["study_id"]
+        )
+    }
+    entries.sort(key=lambda e: (order.get(e[0], 10**6), str(e[0]), str(e[1]), str(e[2])))
+    rows = [
+        [
+            md_escape(label),
+            md_escape(outcome_label(outcome) if outcome else ""),
+            md_escape(scale),
+            status,
+            how,
+        ]
+        for _sid, outcome, scale, label, status, how in entries
+    ]
     return md_table(
         rows,
-        ["Study", "Outcome", "Scale", "Status", "Derivation (ledger ids: method)"],
+        [
+            "Study",
+            "Outcome",
+            "Scale",
+            "Status",
+            "Derivation (ledger ids: method), words, or reason",
+        ],
         caption="Data completeness: what each study reported, what was derived and how "
-        "(details in the derivation ledger, @tbl-derivations), and what was reported only "
-        "in words.",
+        "(details in the derivation ledger, @tbl-derivations), what was reported only "
+        "in words, and why an effect could not be estimated.",
         ident="tbl-completeness",
     )
 
