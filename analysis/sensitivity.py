@@ -124,6 +124,49 @@ def pool_by_group(
     return pd.DataFrame(pooled, columns=POOLED_COLUMNS), weight_frame[WEIGHT_COLUMNS]
 
 
+def small_study_tests(
+    effects: pd.DataFrame, *, method: str, test: str, level: float, min_k: int = 10
+) -> pd.DataFrame:
+    """Egger's regression test (metafor's ``regtest``) in every group with k >= ``min_k``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        evidence_line, outcome, scale, k, stat, pvalue, slope, limit_estimate,
+        limit_ci_low, limit_ci_high, note; groups below ``min_k`` get a row saying the test
+        was not run.
+
+    Notes
+    -----
+    Below ten studies the test has too little power to tell asymmetry from chance
+    (Handbook 13.3.5.4; Sterne et al. 2011), so it is not run.
+
+    References
+    ----------
+    Egger M, Davey Smith G, Schneider M, Minder C (1997). BMJ 315:629-634.
+    Sterne JAC et al. (2011). BMJ 343:d4002.
+    """
+    from analysis.bias import egger_test
+
+    rows = []
+    for (line, outcome, scale), group in _groups(effects):
+        row: dict[str, Any] = {"evidence_line": line, "outcome": outcome, "scale": scale,
+                               "k": len(group)}  # fmt: skip
+        if len(group) < min_k:
+            row["note"] = f"not run: k = {len(group)} < {min_k}"
+        else:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", MetaAnalysisWarning)
+                fit = egger_test(group["yi"].to_numpy(float), group["vi"].to_numpy(float),
+                                 method=method, test=test, level=level)  # fmt: skip
+            row.update(stat=fit.stat, pvalue=fit.pvalue, slope=fit.slope,
+                       limit_estimate=fit.limit_estimate, limit_ci_low=fit.limit_ci_low,
+                       limit_ci_high=fit.limit_ci_high, note="; ".join(fit.warnings))  # fmt: skip
+        rows.append(row)
+    return pd.DataFrame(rows, columns=[*GROUP, "k", "stat", "pvalue", "slope", "limit_estimate",
+                                       "limit_ci_low", "limit_ci_high", "note"])  # fmt: skip
+
+
 def _direction(estimate: float) -> str:
     if not math.isfinite(estimate):
         return ""

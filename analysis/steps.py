@@ -122,8 +122,12 @@ def effects(
     io.write_csv(missing, not_estimable, ["study_id", "outcome", "scale"])
 
 
-def pool(*, effects: Path_, pooled: Path_, weights: Path_, config: Mapping[str, Any]) -> None:
-    """Rule ``pool``: every evidence_line x outcome x scale with the configured model."""
+def pool(
+    *, effects: Path_, pooled: Path_, weights: Path_, small_study: Path_,
+    config: Mapping[str, Any],
+) -> None:  # fmt: skip
+    """Rule ``pool``: every evidence_line x outcome x scale with the configured model, and
+    Egger's test where there are enough studies."""
     from analysis import sensitivity
 
     settings = config["pooling"]
@@ -133,9 +137,16 @@ def pool(*, effects: Path_, pooled: Path_, weights: Path_, config: Mapping[str, 
         level=settings["level"],
         min_k_prediction_interval=config["few_studies"]["min_k_prediction_interval"],
     )  # fmt: skip
-    log.info("%d groups, %d pooled", len(frame), int(frame["pooled"].sum()))
+    bias = sensitivity.small_study_tests(
+        io.read_processed(effects), method=settings["method"],
+        test=sensitivity.effective_test(settings["test"], settings["adhoc"]),
+        level=settings["level"], min_k=config["few_studies"]["min_k_small_study_tests"],
+    )  # fmt: skip
+    log.info("%d groups, %d pooled, %d small-study tests", len(frame),
+             int(frame["pooled"].sum()), int(bias["pvalue"].notna().sum()))  # fmt: skip
     io.write_csv(frame, pooled, POOL_KEY)
     io.write_csv(weight_frame, weights, [*POOL_KEY, "study_id"])
+    io.write_csv(bias, small_study, POOL_KEY)
 
 
 def patient_changes(

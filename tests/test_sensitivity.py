@@ -13,6 +13,7 @@ from analysis.sensitivity import (
     leave_one_out_by_group,
     pool_by_group,
     sensitivity_grid,
+    small_study_tests,
 )
 from analysis.warnings import Tau2TruncatedWarning
 
@@ -132,3 +133,16 @@ def test_bmd_vs_estradiol_tabulates_studies_and_men_and_regresses_only_from_thre
                                      bmd_outcomes=["bmd_lumbar_spine"], method="REML",
                                      test="z", level=0.95)  # fmt: skip
     assert math.isnan(fits_two.iloc[0]["slope"]) and "tabulated only" in fits_two.iloc[0]["note"]
+
+
+def test_small_study_test_runs_only_from_ten_studies():
+    rng = np.random.default_rng(3)
+    vi = rng.uniform(1e-4, 1e-2, 12)
+    frame = pd.concat([
+        effects(list(rng.normal(-0.02, 0.01, 12)), list(vi)),
+        effects([0.05] * 9, [1e-3] * 9, outcome="bmd_femoral_neck"),
+    ])  # fmt: skip
+    out = small_study_tests(frame, method="REML", test="z", level=0.95).set_index("outcome")
+    assert out.loc["bmd_femoral_neck", "note"] == "not run: k = 9 < 10"
+    assert math.isnan(out.loc["bmd_femoral_neck", "pvalue"])
+    assert 0 < out.loc["bmd_lumbar_spine", "pvalue"] < 1

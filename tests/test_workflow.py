@@ -25,6 +25,7 @@ TARGETS = [
     "data/processed/validate/validated.json",
     "data/processed/pool/pooled.csv",
     "data/processed/pool/weights.csv",
+    "data/processed/pool/small_study.csv",
     "data/processed/effects/derivations.csv",
     "data/processed/effects/reported_in_words.csv",
     "data/processed/cases/summary.csv",

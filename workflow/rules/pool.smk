@@ -1,13 +1,15 @@
-# Stage 4: random-effects meta-analysis of each evidence line x outcome x scale.
+# Stage 4: random-effects meta-analysis of each evidence line x outcome x scale, and
+# small-study tests where k allows.
 
 
 rule pool:
     input:
         effects=rules.effects.output.effects,
-        code=POOLING_CODE,
+        code=[*POOLING_CODE, "analysis/bias.py"],
     output:
         pooled="data/processed/pool/pooled.csv",
         weights="data/processed/pool/weights.csv",
+        small_study="data/processed/pool/small_study.csv",
     log:
         "logs/pool.log",
     conda:

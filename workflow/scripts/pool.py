@@ -9,5 +9,6 @@ with steps.logged(snakemake.log[0]):
         effects=snakemake.input.effects,
         pooled=snakemake.output.pooled,
         weights=snakemake.output.weights,
+        small_study=snakemake.output.small_study,
         config=snakemake.params.config,
     )
