@@ -91,9 +91,22 @@ def read_table(path: str | os.PathLike[str], *, table: str | None = None) -> pd.
     return frame
 
 
+#: Columns of processed files that are always text, however their values look.
+TEXT_COLUMNS = frozenset({"arm", "outcome", "scale", "evidence_line", "unit", "unit_canonical",
+                          "label", "measure", "phase", "omitted", "design"})  # fmt: skip
+
+
 def read_processed(path: str | os.PathLike[str]) -> pd.DataFrame:
-    """Read a CSV written by :func:`write_csv` (strings as strings, booleans restored)."""
-    frame = pd.read_csv(path, keep_default_na=False, na_values=[""], encoding="utf-8")
+    """Read a CSV written by :func:`write_csv`.
+
+    Identifiers (``*_id``, ``*_ids``, :data:`TEXT_COLUMNS`) stay text even when they look
+    like numbers (a study id ``2009`` is not the number 2009); ``true``/``false`` columns
+    become booleans.
+    """
+    with open(path, encoding="utf-8", newline="") as handle:
+        header = next(csv.reader(handle), [])
+    text = {c: str for c in header if c in TEXT_COLUMNS or c.endswith(("_id", "_ids"))}
+    frame = pd.read_csv(path, dtype=text, keep_default_na=False, na_values=[""], encoding="utf-8")
     for name in frame.columns:
         values = set(frame[name].dropna().unique())
         if values and values <= {"true", "false"}:

@@ -252,3 +252,14 @@ def test_read_table_keeps_line_numbers_of_records_spanning_lines(tmp_path):
     frame = io.read_table(path)
     assert frame["source_row"].tolist() == [2, 4]
     assert str(frame["n_randomized"].dtype) == "Int64"
+
+
+def test_read_processed_keeps_number_like_identifiers_as_text(tmp_path):
+    frame = pd.DataFrame({"study_id": ["2009", "0042"], "outcome": ["1", "2"],
+                          "yi": [0.5, 1.0], "derived": [True, False]})  # fmt: skip
+    io.write_csv(frame, tmp_path / "effects.csv", key=["study_id"])
+    back = io.read_processed(tmp_path / "effects.csv")
+    assert back["study_id"].tolist() == ["0042", "2009"]
+    assert back["outcome"].tolist() == ["2", "1"]
+    assert back["derived"].tolist() == [False, True]
+    assert back["yi"].dtype == float
