@@ -161,6 +161,12 @@ def _num(row: Mapping[str, Any] | None, column: str) -> float | None:
     return float(value)
 
 
+def _p_usable(row: Mapping[str, Any], estimate: float) -> bool:
+    """A p-value gives an SE only strictly inside (0, 1) and for a non-zero estimate."""
+    p = _num(row, "p_value")
+    return p is not None and 0 < p < 1 and estimate != 0
+
+
 def _derived_value(result: Any, attribute: str = "value") -> float:
     return float(np.asarray(getattr(result, attribute)).ravel()[0])
 
@@ -215,7 +221,9 @@ def _arm_stat(
     n = _arm_n(row, arm_n, trail)
     mean, sd = _num(row, "mean"), _num(row, "sd")
     cells = _cells(table, row, "mean") if mean is not None else []
-    if mean is None and _num(row, "median") is not None and n is not None:
+    quartiles = all(_num(row, c) is not None for c in ("median", "q1", "q3"))
+    if mean is None and quartiles and n is not None and n >= 5:
+        # Wan et al. need both quartiles (a median alone gives nothing) and n >= 5.
         result = conversions.mean_sd_from_median(
             q1=_num(row, "q1"), median=_num(row, "median"), q3=_num(row, "q3"), n=n
         )
@@ -228,7 +236,7 @@ def _arm_stat(
         if sd is None and getattr(result, "sd", None) is not None:
             sd = _derived_value(result, "sd")
             cells = cells + _cells(table, row, "n")
-    if mean is None or n is None:
+    if mean is None or n is None or not math.isfinite(mean):
         return None
     if sd is not None:
         cells = cells + _cells(table, row, "sd")
@@ -236,14 +244,15 @@ def _arm_stat(
     se, se_cells = None, []
     if _num(row, "se") is not None:
         se, se_cells = _num(row, "se"), _cells(table, row, "se")
-    elif _num(row, "ci_low") is not None and _num(row, "ci_high") is not None:
+    elif _num(row, "ci_low") is not None and _num(row, "ci_high") is not None and n > 1:
         result = conversions.se_from_ci(_num(row, "ci_low"), _num(row, "ci_high"), df=n - 1)
         se, se_cells = _derived_value(result), _cells(table, row, "ci_low", "ci_high")
         trail.add(
             result.method, se_cells, se, assumptions=result.assumptions,
             reference=result.reference, derived=True,
         )  # fmt: skip
-    elif _num(row, "p_value") is not None and row.get("measure") != "final":
+    elif row.get("measure") in ("change", "percent_change") and _p_usable(row, mean) and n > 1:
+        # A within-arm p tests the change against zero; for levels it means nothing.
         result = conversions.se_from_p(mean, _num(row, "p_value"), df=n - 1)
         se, se_cells = _derived_value(result), _cells(table, row, "mean", "p_value")
         trail.add(
@@ -336,7 +345,7 @@ def _contrast_effect(row: dict[str, Any], n_total: float | None, allow_p: bool) 
         cells = cells + _cells("contrasts.csv", row, "ci_low", "ci_high")
         trail.add(result.method, cells, se, assumptions=result.assumptions,
                   reference=result.reference, derived=True)  # fmt: skip
-    elif allow_p and _num(row, "p_value") is not None and row.get("p_value_bound") != ">":
+    elif allow_p and _p_usable(row, estimate) and row.get("p_value_bound") != ">":
         # p < x gives an upper bound of the SE (a conservative weight); p > x would give a
         # lower bound, which would overstate the weight, so it is not used.
         bound = row.get("p_value_bound") or "="

@@ -88,6 +88,19 @@ def pool_by_group(
     pooled, weights : pandas.DataFrame
         ``POOLED_COLUMNS`` (k = 1: ``pooled = false`` with the study's own estimate and a
         note) and ``WEIGHT_COLUMNS`` (percent, summing to 100 within a group).
+
+    Notes
+    -----
+    Case reports never reach this function: only controlled studies have effects, and
+    each evidence line is a group of its own, so lines answering different contrasts are
+    never pooled together.
+
+    References
+    ----------
+    Viechtbauer W (2005). J Educ Behav Stat 30:261-293 (REML).
+    Knapp G, Hartung J (2003). Stat Med 22:2693-2710.
+    IntHout J, Ioannidis JPA, Rovers MM, Goeman JJ (2016). BMJ Open 6:e010247
+    (prediction intervals).
     """
     pooled, weights = [], []
     for (line, outcome, scale), group in _groups(effects):

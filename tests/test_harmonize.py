@@ -244,3 +244,24 @@ def test_the_arm_named_by_the_contrasts_is_used_when_a_side_has_several_arms():
     e = only(effects)
     assert e["yi"] == pytest.approx(-0.51)
     assert "ai_weekly used (named by its contrasts)" in e["note"]
+
+
+def test_a_median_without_quartiles_or_a_zero_change_with_p_gives_no_effect_and_no_error():
+    ao = arm_outcomes(
+        row("ai", "change", 12, n=30, median=-0.02),
+        row("placebo", "change", 12, n=30, mean=0.0, p_value=0.5),
+    )
+    effects, *_ = run(ao)
+    assert effects.empty
+
+
+def test_a_median_with_quartiles_gives_a_derived_mean_and_sd():
+    ao = arm_outcomes(
+        row("ai", "change", 12, n=30, median=-0.02, q1=-0.05, q3=0.01),
+        row("placebo", "change", 12, n=30, mean=0.01, sd=0.05),
+    )
+    effects, ledger, *_ = run(ao)
+    e = only(effects)
+    assert e["derived"]
+    assert ledger["inputs"].str.contains("arm_outcomes.csv:2:median").any()
+    assert e["yi"] == pytest.approx((-0.05 - 0.02 + 0.01) / 3 - 0.01, abs=0.005)
