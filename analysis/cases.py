@@ -111,7 +111,7 @@ def patient_changes(
     ]
     by_patient: dict[str, list[dict[str, Any]]] = {}
     for rec in records:
-        by_patient.setdefault(rec["patient_id"], []).append(rec)
+        by_patient.setdefault(str(rec["patient_id"]), []).append(rec)
     out = []
     for patient_id, rows in sorted(by_patient.items()):
         rows = _dedupe(rows, first.get(patient_id))

@@ -64,7 +64,7 @@ WORDS_COLUMNS = [
 # --------------------------------------------------------------------------- units
 def _factor(from_unit: str, to_unit: str, analyte: str) -> float:
     """Multiplicative factor from ``from_unit`` to ``to_unit`` (all conversions are linear)."""
-    result = convert_unit(1.0, from_unit, to_unit, analyte)
+    result: Any = convert_unit(1.0, from_unit, to_unit, analyte)
     return float(getattr(result, "value", result))
 
 
@@ -161,6 +161,14 @@ def _num(row: Mapping[str, Any] | None, column: str) -> float | None:
     return float(value)
 
 
+def _req(row: Mapping[str, Any], column: str) -> float:
+    """A number the caller has checked is there."""
+    value = _num(row, column)
+    if value is None:
+        raise ValueError(f"{column} is blank")
+    return value
+
+
 def _p_usable(row: Mapping[str, Any], estimate: float) -> bool:
     """A p-value gives an SE only strictly inside (0, 1) and for a non-zero estimate."""
     p = _num(row, "p_value")
@@ -224,8 +232,8 @@ def _arm_stat(
     quartiles = all(_num(row, c) is not None for c in ("median", "q1", "q3"))
     if mean is None and quartiles and n is not None and n >= 5:
         # Wan et al. need both quartiles (a median alone gives nothing) and n >= 5.
-        result = conversions.mean_sd_from_median(
-            q1=_num(row, "q1"), median=_num(row, "median"), q3=_num(row, "q3"), n=n
+        result: Any = conversions.mean_sd_from_median(
+            q1=_req(row, "q1"), median=_req(row, "median"), q3=_req(row, "q3"), n=n
         )
         mean = _derived_value(result)
         cells = _cells(table, row, "median", "q1", "q3")
@@ -241,11 +249,12 @@ def _arm_stat(
     if sd is not None:
         cells = cells + _cells(table, row, "sd")
         return _ArmStat(mean, sd, n, trail, cells)
-    se, se_cells = None, []
+    se: float | None = None
+    se_cells: list[str] = []
     if _num(row, "se") is not None:
         se, se_cells = _num(row, "se"), _cells(table, row, "se")
     elif _num(row, "ci_low") is not None and _num(row, "ci_high") is not None and n > 1:
-        result = conversions.se_from_ci(_num(row, "ci_low"), _num(row, "ci_high"), df=n - 1)
+        result = conversions.se_from_ci(_req(row, "ci_low"), _req(row, "ci_high"), df=n - 1)
         se, se_cells = _derived_value(result), _cells(table, row, "ci_low", "ci_high")
         trail.add(
             result.method, se_cells, se, assumptions=result.assumptions,
@@ -253,7 +262,7 @@ def _arm_stat(
         )  # fmt: skip
     elif row.get("measure") in ("change", "percent_change") and _p_usable(row, mean) and n > 1:
         # A within-arm p tests the change against zero; for levels it means nothing.
-        result = conversions.se_from_p(mean, _num(row, "p_value"), df=n - 1)
+        result = conversions.se_from_p(mean, _req(row, "p_value"), df=n - 1)
         se, se_cells = _derived_value(result), _cells(table, row, "mean", "p_value")
         trail.add(
             result.method, se_cells, se, assumptions=result.assumptions,
@@ -338,8 +347,8 @@ def _contrast_effect(row: dict[str, Any], n_total: float | None, allow_p: bool) 
         cells = cells + _cells("contrasts.csv", row, "se")
     elif _num(row, "ci_low") is not None and _num(row, "ci_high") is not None:
         level = _num(row, "ci_level") or 0.95
-        result = conversions.se_from_ci(
-            _num(row, "ci_low"), _num(row, "ci_high"), df=df, level=level
+        result: Any = conversions.se_from_ci(
+            _req(row, "ci_low"), _req(row, "ci_high"), df=df, level=level
         )
         se = _derived_value(result)
         cells = cells + _cells("contrasts.csv", row, "ci_low", "ci_high")
@@ -349,7 +358,7 @@ def _contrast_effect(row: dict[str, Any], n_total: float | None, allow_p: bool) 
         # p < x gives an upper bound of the SE (a conservative weight); p > x would give a
         # lower bound, which would overstate the weight, so it is not used.
         bound = row.get("p_value_bound") or "="
-        result = conversions.se_from_p(estimate, _num(row, "p_value"), df=df, bound=bound)
+        result = conversions.se_from_p(estimate, _req(row, "p_value"), df=df, bound=bound)
         se, route = _derived_value(result), "e"
         assumptions = dict(result.assumptions)
         cells = cells + _cells("contrasts.csv", row, "p_value")
@@ -448,29 +457,31 @@ def _effect_for(study: _Study, timepoint: float, scale: str, r: float) -> _Effec
 
 def _fill_mean_differences(effects: list[_Effect]) -> None:
     """Routes b-d: one vectorised ``escalc("MD")`` call for every arm pair."""
-    pending = [e for e in effects if e.pair is not None]
+    pending = [(e, e.pair) for e in effects if e.pair is not None]
     if not pending:
         return
-    t = [e.pair[0] for e in pending]
-    c = [e.pair[1] for e in pending]
+    t = [pair[0] for _, pair in pending]
+    c = [pair[1] for _, pair in pending]
     es = escalc(
         "MD",
         m1i=np.array([a.mean for a in t]), sd1i=np.array([a.sd for a in t]),
         n1i=np.array([a.n for a in t]), m2i=np.array([a.mean for a in c]),
         sd2i=np.array([a.sd for a in c]), n2i=np.array([a.n for a in c]),
     )  # fmt: skip
-    for effect, yi, vi in zip(pending, np.asarray(es.yi), np.asarray(es.vi), strict=True):
+    method = {"b": "md_of_changes", "c": "md_of_changes", "d": "md_of_final_values"}
+    for (effect, (arm_t, arm_c)), yi, vi in zip(
+        pending, np.asarray(es.yi), np.asarray(es.vi), strict=True
+    ):
         effect.yi, effect.vi = float(yi), float(vi)
-        method = {"b": "md_of_changes", "c": "md_of_changes", "d": "md_of_final_values"}
         effect.trail.add(
             method[effect.route],
-            effect.pair[0].cells + effect.pair[1].cells,
+            arm_t.cells + arm_c.cells,
             effect.yi,
             assumptions={
                 "route": effect.route,
                 "vi": "sd_t^2/n_t + sd_c^2/n_c",
-                "n_treatment": effect.pair[0].n,
-                "n_control": effect.pair[1].n,
+                "n_treatment": arm_t.n,
+                "n_control": arm_c.n,
             },
             reference="metafor escalc(measure='MD'); Handbook 6.5.1.1",
         )
@@ -500,7 +511,7 @@ def compute_effects(
     scales: Sequence[str] = ("percent", "absolute"),
     units: Mapping[str, str] | None = None,
     level: float = 0.95,
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """One treatment-minus-control effect per controlled study x outcome x scale.
 
     Parameters
@@ -600,12 +611,14 @@ def compute_effects(
             ledger.append({"derivation_id": derivation_id, "study_id": study_id,
                            "outcome": outcome, "scale": scale, "step": step, **entry})  # fmt: skip
         study = grouped[(study_id, outcome)]
-        unit = "percent"
+        unit: str | None = "percent"
         if scale == "absolute":
             unit = next(
                 (row.get("unit_canonical") for row in [*study.rows.values(), *study.contrasts]
                  if row.get("unit_canonical")), None,
             )  # fmt: skip
+        n_t: float | None
+        n_c: float | None
         if effect.pair:
             n_t, n_c = effect.pair[0].n, effect.pair[1].n
         else:

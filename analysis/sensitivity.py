@@ -347,7 +347,7 @@ def bmd_vs_estradiol(
         else:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", MetaAnalysisWarning)
-                fit = rma(group["bmd_effect"].to_numpy(float),
+                fit: Any = rma(group["bmd_effect"].to_numpy(float),
                           group["bmd_se"].to_numpy(float) ** 2,
                           mods=group["estradiol_change"].to_numpy(float)[:, None],
                           method=method, test=test, level=level)  # fmt: skip

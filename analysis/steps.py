@@ -90,7 +90,7 @@ def harmonize_table(
 def _effects(
     arm_outcomes: Path_, arms: Path_, contrasts: Path_, studies: Path_, risk_of_bias: Path_,
     *, r: float, config: Mapping[str, Any],
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:  # fmt: skip
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:  # fmt: skip
     from analysis import harmonize
 
     outcomes = [config["outcomes"]["primary"], *config["outcomes"]["secondary"]]
