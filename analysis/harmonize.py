@@ -323,6 +323,9 @@ class _Effect:
     vi: float = math.nan
     pair: tuple[_ArmStat, _ArmStat] | None = None
     note: str = ""
+    # Route c with a between-group p reported beside the arm values: the p-value row and
+    # (sd_baseline, sd_final, n) of each arm, to report the r the p-value implies.
+    check: tuple[dict[str, Any], list[tuple[float, float, float]]] | None = None
 
 
 @dataclass
@@ -421,7 +424,13 @@ def _effect_for(study: _Study, timepoint: float, scale: str, r: float) -> _Effec
             trail = _Trail()
             trail.extend(changes[0].trail)
             trail.extend(changes[1].trail)
-            return _Effect("c", trail, pair=changes)
+            reported_p = next((c for c in contrasts if _num(c, "estimate") is None
+                               and _num(c, "p_value") is not None
+                               and (c.get("p_value_bound") or "=") == "="), None)  # fmt: skip
+            sds = [(b.sd, f.sd, min(b.n, f.n))
+                   for b, f in ((bases[0], finals[0]), (bases[1], finals[1]))]  # fmt: skip
+            check = (reported_p, sds) if reported_p is not None else None
+            return _Effect("c", trail, pair=changes, check=check)
         (pt, set_, trail_t), (pc, sec, trail_c) = (
             _percent_from_baseline_final(bases[0], finals[0], r),
             _percent_from_baseline_final(bases[1], finals[1], r),
@@ -485,6 +494,39 @@ def _fill_mean_differences(effects: list[_Effect]) -> None:
             },
             reference="metafor escalc(measure='MD'); Handbook 6.5.1.1",
         )
+        if effect.check is not None:
+            _implied_r(effect, n_total=arm_t.n + arm_c.n)
+
+
+def _implied_r(effect: _Effect, n_total: float) -> None:
+    """Ledger step: the pre-post r at which route c's SE matches a reported p-value.
+
+    Notes
+    -----
+    With the same r in both arms, ``vi(r) = sum_arms (sd_b^2 + sd_f^2 - 2 r sd_b sd_f) / n``
+    is linear in r; the SE that the reported between-group p gives for the estimate
+    (Handbook 6.5.2.3) fixes r. The step is a check on the imputed r (Handbook 6.5.2.8
+    suggests borrowing r from such results); the effect keeps the configured r.
+    """
+    assert effect.check is not None
+    row, sds = effect.check
+    p = _num(row, "p_value")
+    if p is None or not 0 < p < 1 or effect.yi == 0:
+        return
+    se = _derived_value(conversions.se_from_p(effect.yi, p, df=max(n_total - 2, 1)))
+    constant = sum((sb**2 + sf**2) / n for sb, sf, n in sds)
+    slope = sum(2 * sb * sf / n for sb, sf, n in sds)
+    if slope <= 0:
+        return
+    effect.trail.add(
+        "implied_r_check",
+        _cells("contrasts.csv", row, "p_value"),
+        (constant - se**2) / slope,
+        assumptions={"used_for_effect": False, "same_r_in_both_arms": True,
+                     "se_from_p": se, "test": "t", "df": max(n_total - 2, 1),
+                     "r_in_range": bool(-1 <= (constant - se**2) / slope <= 1)},
+        reference=f"{HANDBOOK}, sections 6.5.2.3 and 6.5.2.8",
+    )  # fmt: skip
 
 
 # --------------------------------------------------------------------------- effects

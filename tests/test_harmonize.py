@@ -265,3 +265,29 @@ def test_a_median_with_quartiles_gives_a_derived_mean_and_sd():
     assert e["derived"]
     assert ledger["inputs"].str.contains("arm_outcomes.csv:2:median").any()
     assert e["yi"] == pytest.approx((-0.05 - 0.02 + 0.01) / 3 - 0.01, abs=0.005)
+
+
+def test_a_between_group_p_beside_baseline_and_final_values_reports_the_implied_r():
+    from scipy import stats
+
+    ao = arm_outcomes(
+        row("ai", "baseline", 0, n=30, mean=1.00, sd=0.10),
+        row("ai", "final", 12, n=30, mean=0.97, sd=0.10),
+        row("placebo", "baseline", 0, n=30, mean=1.00, sd=0.10),
+        row("placebo", "final", 12, n=30, mean=1.00, sd=0.10),
+    )
+    # the p-value a t test would give if the true pre-post correlation were 0.9
+    se = math.sqrt(2 * (0.1**2 + 0.1**2 - 2 * 0.9 * 0.1 * 0.1) / 30)
+    p = 2 * stats.t.sf(0.03 / se, 58)
+    con = contrasts({"study_id": "s1", "treatment_arm": "ai", "control_arm": "placebo",
+                     "outcome": "bmd_lumbar_spine", "timepoint_months": 12,
+                     "measure": "difference_in_change", "p_value": p,
+                     "p_value_bound": "="})  # fmt: skip
+    effects, ledger, *_ = run(ao, con, r=0.5)
+    e = only(effects)
+    assert e["route"] == "c"
+    check = ledger.loc[ledger["method"] == "implied_r_check"].iloc[0]
+    assert check["value"] == pytest.approx(0.9, abs=1e-6)
+    assert check["inputs"] == "contrasts.csv:2:p_value"
+    assert not json.loads(check["assumptions"])["used_for_effect"]
+    assert e["vi"] == pytest.approx(2 * (0.1**2 + 0.1**2 - 2 * 0.5 * 0.1 * 0.1) / 30)

@@ -154,8 +154,9 @@ def _treatment_mean_cell(repo: Path) -> tuple[str, str, str, int]:
     if arm_level.empty:
         pytest.skip("the shipped data have no arm-level effect to edit")
     effect = arm_level.iloc[0]
-    last_step = ledger.loc[effect["derivation_ids"].split(";")[-1]]
-    cells = [c.split(":") for c in last_step["inputs"].split(";")]
+    steps = ledger.loc[effect["derivation_ids"].split(";")]
+    md_step = steps.loc[steps["method"].str.startswith("md_of_")].iloc[0]
+    cells = [c.split(":") for c in md_step["inputs"].split(";")]
     treatment = cells[: len(cells) // 2]  # the MD step lists treatment cells first
     line = [int(row) for _, row, column in treatment if column == "mean"][-1]
     return effect["evidence_line"], effect["outcome"], effect["scale"], line
