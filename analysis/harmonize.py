@@ -36,6 +36,8 @@ ROW = "source_row"
 VALUE_COLUMNS = ("mean", "sd", "se", "ci_low", "ci_high", "median", "q1", "q3")
 CONTRAST_VALUE_COLUMNS = ("estimate", "se", "ci_low", "ci_high")
 HANDBOOK = "Higgins JPT et al. Cochrane Handbook for Systematic Reviews of Interventions v6.4"
+#: How the pre-post correlation is recorded in the ledger: none of the reports gives it.
+R_SOURCE = "assumed: config prepost_r (Handbook 6.5.2.8); varied in the sensitivity grid"
 ROUTES = {
     "a": "reported between-group difference",
     "b": "difference in reported changes",
@@ -284,7 +286,7 @@ def _change_from_baseline_final(base: _ArmStat, final: _ArmStat, r: float) -> _A
     trail = _Trail()
     trail.extend(base.trail)
     trail.extend(final.trail)
-    result = conversions.sd_change(base.sd, final.sd, r)
+    result = conversions.sd_change(base.sd, final.sd, r, r_source=R_SOURCE)
     sd = _derived_value(result)
     cells = base.cells + final.cells
     trail.add(
@@ -302,7 +304,12 @@ def _percent_from_baseline_final(
     trail.extend(base.trail)
     trail.extend(final.trail)
     result = conversions.percent_change(
-        base.mean, final.mean, base.sd / math.sqrt(base.n), final.sd / math.sqrt(final.n), r
+        base.mean,
+        final.mean,
+        base.sd / math.sqrt(base.n),
+        final.sd / math.sqrt(final.n),
+        r,
+        r_source=R_SOURCE,
     )
     value, se = _derived_value(result), _derived_value(result, "se")
     trail.add(
@@ -439,7 +446,8 @@ def _effect_for(study: _Study, timepoint: float, scale: str, r: float) -> _Effec
         trail.extend(trail_t)
         trail.extend(trail_c)
         assumptions = {"route": "c", "vi": "se_t^2 + se_c^2 (independent arms)"}
-        trail.add("difference_of_percent_changes", [], pt - pc, assumptions=assumptions)
+        cells = [c for stat in (bases[0], finals[0], bases[1], finals[1]) for c in stat.cells]
+        trail.add("difference_of_percent_changes", cells, pt - pc, assumptions=assumptions)
         return _Effect("c", trail, yi=pt - pc, vi=set_**2 + sec**2)
     if finals is not None and scale == "absolute":  # d
         trail = _Trail()
