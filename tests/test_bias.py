@@ -1,22 +1,19 @@
 """Egger's regression test and trim-and-fill against metafor 3.8.1, refusals and invariants."""
 
-import json
 import math
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
 import statsmodels.api as sm
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+from reference import load_reference
 
 from analysis.bias import egger_test, trimfill
 from analysis.warnings import MetaAnalysisWarning
 
-REFERENCE = json.loads(
-    (Path(__file__).parent / "reference" / "metafor_extras.json").read_text(encoding="utf-8")
-)
+REFERENCE = load_reference("metafor_extras")
 DATASETS = REFERENCE["datasets"]
 
 # model="lm", FE and DL are closed forms: rounding error only, and 1e-10 relative leaves room

@@ -3,20 +3,18 @@
 import json
 import math
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from reference import load_reference
 from scipy import stats
 
 from analysis import conversions as cv
 from analysis.warnings import DataWarning
 
-REFERENCE = json.loads(
-    (Path(__file__).parent / "reference" / "metafor_escalc.json").read_text(encoding="utf-8")
-)
+REFERENCE = load_reference("metafor_escalc")
 # Closed forms and R's quantile functions: rounding plus jsonlite's 15 significant digits.
 RTOL = 1e-10
 

@@ -1,21 +1,18 @@
 """Tests of analysis.effect_sizes against metafor 3.8.1 and of its invariants."""
 
-import json
 import math
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from reference import load_reference
 
 from analysis.effect_sizes import EffectSizes, escalc, hedges_correction
 from analysis.warnings import DataWarning
 
-REFERENCE = json.loads(
-    (Path(__file__).parent / "reference" / "metafor_escalc.json").read_text(encoding="utf-8")
-)
+REFERENCE = load_reference("metafor_escalc")
 CASES = REFERENCE["escalc"]
 # Closed forms: the only differences are floating-point rounding and the 15 significant
 # digits jsonlite writes.

@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import json
 import math
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
+from reference import load_reference
 from scipy import stats
 
 from analysis.heterogeneity import i2_h2, prediction_interval, q_test, tau2_qprofile_ci
 from analysis.pooling import rma
 from analysis.tau2 import q_generalized
 
-REFERENCE = json.loads(
-    (Path(__file__).parent / "reference" / "metafor_pooling.json").read_text(encoding="utf-8")
-)
+REFERENCE = load_reference("metafor_pooling")
 
 
 def _case(name):

@@ -1,21 +1,18 @@
 """Leave-one-out and cumulative meta-analysis against metafor 3.8.1 and invariants."""
 
-import json
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from reference import load_reference
 
 from analysis.influence import cumulative, leave_one_out
 from analysis.pooling import rma
 from analysis.warnings import NotPooledWarning
 
-REFERENCE = json.loads(
-    (Path(__file__).parent / "reference" / "metafor_extras.json").read_text(encoding="utf-8")
-)
+REFERENCE = load_reference("metafor_extras")
 DATASETS = REFERENCE["datasets"]
 
 # FE and DL are closed forms: agreement to rounding error, 1e-10 relative leaves room for the

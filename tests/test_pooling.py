@@ -18,18 +18,16 @@ from __future__ import annotations
 import json
 import math
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from reference import load_reference
 
 from analysis.pooling import DICT_KEYS, MetaRegressionResult, MetaResult, rma
 from analysis.warnings import NotPooledWarning, Tau2TruncatedWarning
 
-REFERENCE = json.loads(
-    (Path(__file__).parent / "reference" / "metafor_pooling.json").read_text(encoding="utf-8")
-)
+REFERENCE = load_reference("metafor_pooling")
 CLOSED_FORM = {"FE", "DL", "HE", "HS", "SJ"}
 QPROFILE_FIELDS = {
     "tau2_ci_lb",

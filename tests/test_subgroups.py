@@ -1,22 +1,19 @@
 """Subgroup analysis against metafor 3.8.1 (tests/reference/metafor_extras.json) and invariants."""
 
-import json
 import math
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from reference import load_reference
 
 from analysis.pooling import rma
 from analysis.subgroups import q_between, subgroup_analysis
 from analysis.warnings import NotPooledWarning
 
-REFERENCE = json.loads(
-    (Path(__file__).parent / "reference" / "metafor_extras.json").read_text(encoding="utf-8")
-)
+REFERENCE = load_reference("metafor_extras")
 DATASETS = REFERENCE["datasets"]
 
 # Closed forms (FE, DL, and the Q statistics given the subgroup fits) agree to rounding error;
