@@ -10,7 +10,10 @@ b. a reported change (mean with SD, SE, CI or within-arm p) in each arm -> MD of
 c. baseline and final mean/SD in each arm -> change with SD from the pre-post correlation r
    (Handbook 6.5.2.8), or percent change by the delta method -> MD;
 d. final values only -> MD of final values (absolute scale only; flagged);
-e. a between-group difference with only a p-value -> SE from p (Handbook 6.5.2.3).
+e. a between-group p-value with no SE or CI -> SE = |estimate| / z (Handbook 6.3.2 and
+   6.5.2.3), the estimate being the reported difference or, when the arms' sample sizes
+   are not reported (so routes b-d cannot weight the arms), the difference of the arm mean
+   changes (final minus baseline mean, or the reported mean change) or percent changes.
 
 Every step that turns reported numbers into the effect is a row of the derivation ledger
 (method, the ``file:row:column`` cells it read, its assumptions as JSON, its value and its
@@ -43,8 +46,13 @@ ROUTES = {
     "b": "difference in reported changes",
     "c": "difference in changes computed from baseline and final values",
     "d": "difference in final values (no change data)",
-    "e": "reported between-group difference with SE from its p-value",
+    "e": "between-group difference (reported, or from the arm means) with SE from its p-value",
 }
+#: Assumption recorded when a percent-scale effect borrows the p of the absolute change.
+P_ON_PERCENT_SCALE = (
+    "assumed: the reported p (difference in absolute change) applies to the difference in "
+    "percent change too (same test statistic); exact only if every baseline were equal"
+)
 EFFECT_COLUMNS = [
     "study_id", "label", "year", "evidence_line", "design", "outcome", "scale", "unit",
     "yi", "vi", "sei", "ci_low", "ci_high", "n_treatment", "n_control", "derived",
@@ -370,7 +378,7 @@ def _contrast_effect(row: dict[str, Any], n_total: float | None, allow_p: bool) 
         bound = row.get("p_value_bound") or "="
         result = conversions.se_from_p(estimate, _req(row, "p_value"), df=df, bound=bound)
         se, route = _derived_value(result), "e"
-        assumptions = dict(result.assumptions)
+        assumptions = {**result.assumptions, **_bound_note(bound)}
         cells = cells + _cells("contrasts.csv", row, "p_value")
         trail.add(result.method, cells, se, assumptions=assumptions,
                   reference=result.reference, derived=True)  # fmt: skip
@@ -396,7 +404,9 @@ def _baseline(study: _Study, role: str) -> dict[str, Any] | None:
     return study.rows.get((role, 0.0, "baseline")) or study.rows.get((role, 0.0, "final"))
 
 
-def _effect_for(study: _Study, timepoint: float, scale: str, r: float) -> _Effect | None:
+def _effect_for(
+    study: _Study, timepoint: float, scale: str, r: float, total_n: _TotalN | None = None
+) -> _Effect | None:
     """Try routes a-e in order for one scale; ``None`` when nothing numeric is reported."""
     measure = {"absolute": "difference_in_change", "percent": "difference_in_percent_change"}
     arm_measure = {"absolute": "change", "percent": "percent_change"}[scale]
@@ -449,6 +459,9 @@ def _effect_for(study: _Study, timepoint: float, scale: str, r: float) -> _Effec
         cells = [c for stat in (bases[0], finals[0], bases[1], finals[1]) for c in stat.cells]
         trail.add("difference_of_percent_changes", cells, pt - pc, assumptions=assumptions)
         return _Effect("c", trail, yi=pt - pc, vi=set_**2 + sec**2)
+    effect = _means_with_p(study, timepoint, scale, n_total, total_n)  # e, no arm n
+    if effect is not None:
+        return effect
     if finals is not None and scale == "absolute":  # d
         trail = _Trail()
         trail.extend(finals[0].trail)
@@ -470,6 +483,183 @@ def _effect_for(study: _Study, timepoint: float, scale: str, r: float) -> _Effec
         if effect is not None:
             return effect
     return None
+
+
+@dataclass(frozen=True)
+class _TotalN:
+    """A total analysed n stated only in free text (config ``reported_total_n``)."""
+
+    n: float
+    cells: tuple[str, ...] = ()
+    source: str = ""
+
+
+def _bound_note(bound: str) -> dict[str, str]:
+    """Ledger note for a p-value given as a bound (only ``=`` and ``<`` are ever used)."""
+    if bound == "<":
+        text = ("p < x means |z| > z_x, so the true SE is at most |estimate| / z_x: the SE "
+                "used is an upper bound (less weight)")  # fmt: skip
+        return {"conservative": text}
+    return {}
+
+
+def _p_rows(study: _Study, timepoint: float, scale: str) -> list[tuple[dict[str, Any], bool]]:
+    """Between-group p-values without an estimate, usable for ``scale`` at ``timepoint``.
+
+    Returns ``(row, borrowed)`` pairs: a p of the same scale first; on the percent scale a
+    p of the difference in absolute change follows, ``borrowed`` = True. A p given as a
+    lower bound (``p > x``) would give an SE that overstates the weight and is never used.
+    """
+    same = {"absolute": "difference_in_change", "percent": "difference_in_percent_change"}
+    usable = [
+        c for c in study.contrasts
+        if float(c["timepoint_months"]) == timepoint and _num(c, "estimate") is None
+        and (p := _num(c, "p_value")) is not None and 0 < p < 1
+        and (c.get("p_value_bound") or "=") in ("=", "<")
+    ]  # fmt: skip
+    rows = [(c, False) for c in usable if c["measure"] == same[scale]]
+    if scale == "percent":
+        rows += [(c, True) for c in usable if c["measure"] == "difference_in_change"]
+    return rows
+
+
+@dataclass(frozen=True)
+class _ArmChange:
+    """One arm's mean change (or percent change) from its reported means."""
+
+    value: float
+    cells: list[str]
+    method: str
+    assumptions: dict[str, Any]
+
+
+def _arm_change_from_means(
+    study: _Study, role: str, timepoint: float, scale: str
+) -> _ArmChange | None:
+    """An arm's mean change or percent change from means alone (no SD or n needed).
+
+    Notes
+    -----
+    The mean of the changes equals the change of the means (final mean minus baseline mean)
+    when both means are taken on the same men; the percent change of the arm means
+    (100 (final - baseline) / baseline) is a ratio of means, not the mean of each man's
+    percent change (the two differ when baselines vary between men).
+    """
+    measure = {"absolute": "change", "percent": "percent_change"}[scale]
+    table = "arm_outcomes.csv"
+    reported = study.rows.get((role, timepoint, measure))
+    if reported is not None and _num(reported, "mean") is not None:
+        return _ArmChange(_req(reported, "mean"), _cells(table, reported, "mean"),
+                          f"reported_arm_mean_{measure}", {"arm_role": role})  # fmt: skip
+    base, final = _baseline(study, role), study.rows.get((role, timepoint, "final"))
+    b, f = _num(base, "mean"), _num(final, "mean")
+    if base is None or final is None or b is None or f is None:
+        return None
+    cells = _cells(table, base, "mean") + _cells(table, final, "mean")
+    same_men = "assumed: baseline and final means are of the same men (analysed sample)"
+    if scale == "absolute":
+        return _ArmChange(f - b, cells, "arm_change_from_means: final mean - baseline mean",
+                          {"arm_role": role, "same_men": same_men})  # fmt: skip
+    if b == 0:
+        return None
+    return _ArmChange(
+        100 * (f - b) / b, cells,
+        "arm_percent_change_from_means: 100 (final mean - baseline mean) / baseline mean",
+        {"arm_role": role, "same_men": same_men,
+         "ratio_of_means": "percent change of the arm means, not the mean of each man's "
+                           "percent change"},
+    )  # fmt: skip
+
+
+def _means_with_p(
+    study: _Study, timepoint: float, scale: str, n_total: float | None,
+    total_n: _TotalN | None = None,
+) -> _Effect | None:  # fmt: skip
+    """Route e without arm sample sizes: difference of arm mean changes, SE from the p.
+
+    The estimate is the treatment arm's mean change (or percent change) minus the control
+    arm's, from the four arm means (or the reported mean changes); the SE is
+    ``|estimate| / z`` with z the normal quantile of the reported between-group p
+    (Handbook 6.3.2 and 6.5.2.3), or t with ``n_total - 2`` df when the arms' n are known.
+
+    Notes
+    -----
+    Used only when routes a-c found nothing, i.e. when the arms give no n (or no SD) to
+    weight them. With the df unknown the normal quantile is used: for a given p it is
+    smaller than any t quantile, so the SE is the larger (conservative) one; when a total
+    analysed n is known from free text (``total_n``) the ledger says by how much a t test
+    on ``n - 2`` df would shrink the SE. On the percent scale a p reported for the
+    absolute change is borrowed, and the ledger says so.
+
+    References
+    ----------
+    Higgins JPT et al. (eds). Cochrane Handbook for Systematic Reviews of Interventions,
+    version 6.4, sections 6.3.2, 6.5.2.3 and 6.5.2.8.
+    """
+    p_rows = _p_rows(study, timepoint, scale)
+    if not p_rows:
+        return None
+    found = [_arm_change_from_means(study, role, timepoint, scale)
+             for role in ("treatment", "control")]  # fmt: skip
+    arms = [a for a in found if a is not None]
+    if len(arms) != 2:
+        return None
+    estimate = arms[0].value - arms[1].value
+    if estimate == 0 or not math.isfinite(estimate):
+        return None
+    direction = {"treatment_lower": -1, "treatment_higher": 1}
+    p_rows = [(c, borrowed) for c, borrowed in p_rows
+              if direction.get(c.get("direction") or "", 0) * estimate >= 0]  # fmt: skip
+    if not p_rows:
+        return None  # the means point the other way from the reported direction
+    row, borrowed = p_rows[0]
+    trail = _Trail()
+    reference = f"{HANDBOOK}, sections 6.5.2.3 and 6.5.2.8"
+    for arm in arms:
+        trail.add(arm.method, arm.cells, arm.value, assumptions=arm.assumptions,
+                  reference=reference)  # fmt: skip
+    every_cell = arms[0].cells + arms[1].cells
+    what = "change" if scale == "absolute" else "percent change"
+    trail.add(
+        f"difference_in_{what.replace(' ', '_')}_from_arm_means: treatment - control",
+        every_cell, estimate,
+        assumptions={"route": "e", "n_per_arm": "not reported: the arms cannot be weighted "
+                     "by their SDs, so the SE comes from the between-group p"},
+        reference=reference, derived=True,
+    )  # fmt: skip
+    bound = row.get("p_value_bound") or "="
+    p = _req(row, "p_value")
+    df = n_total - 2 if n_total is not None and n_total > 2 else None
+    result: Any = conversions.se_from_p(estimate, p, df=df, bound=bound)
+    se = _derived_value(result)
+    assumptions: dict[str, Any] = {**result.assumptions, **_bound_note(bound)}
+    assumptions["p_of"] = P_ON_PERCENT_SCALE if borrowed else f"the difference in {what}"
+    cells = _cells("contrasts.csv", row, "p_value")
+    if bound == "<":
+        cells += _cells("contrasts.csv", row, "p_value_bound")
+    if df is None:
+        note = "normal approximation, df unknown"
+        if total_n is not None and total_n.n > 2:
+            t_df = total_n.n - 2
+            t_se = _derived_value(conversions.se_from_p(estimate, p, df=t_df))
+            change = 100 * (t_se / se - 1)
+            note += (f"; with t on {t_df:g} df (total analysed n = {total_n.n:g}, "
+                     f"{total_n.source}) the SE would be {abs(change):.1f}% "
+                     f"{'larger' if change > 0 else 'smaller'}")  # fmt: skip
+            assumptions["se_with_t"] = t_se
+            cells += list(total_n.cells)
+        assumptions["df_note"] = note
+    else:
+        assumptions["df_source"] = "n randomized per arm (arms.csv), n_total - 2"
+    trail.add(result.method, cells, se, assumptions=assumptions,
+              reference=f"{HANDBOOK}, sections 6.3.2 and 6.5.2.3", derived=True)  # fmt: skip
+    note = (
+        f"difference in {what} from the arm means (arm n not reported); SE from the "
+        f"between-group p ({'z, df unknown' if df is None else f't, {df:g} df'})"
+    )
+    if borrowed:
+        note += "; p of the absolute change assumed to hold on the percent scale"
+    return _Effect("e", trail, yi=estimate, vi=se**2, note=note)
 
 
 def _fill_mean_differences(effects: list[_Effect]) -> None:
@@ -561,6 +751,7 @@ def compute_effects(
     scales: Sequence[str] = ("percent", "absolute"),
     units: Mapping[str, str] | None = None,
     level: float = 0.95,
+    total_n: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """One treatment-minus-control effect per controlled study x outcome x scale.
 
@@ -580,6 +771,11 @@ def compute_effects(
         Canonical unit per outcome for the contrasts.
     level
         Level of the per-study CI written beside ``yi`` (normal quantile).
+    total_n
+        ``{study_id: {"n": ..., "source": ...}}``: a total analysed n that the report gives
+        only in free text (config ``reported_total_n``). Never used for an estimate or its
+        SE; route e's ledger says how a t test on ``n - 2`` df would change the SE. The
+        arms.csv note that states the number is cited as the input.
 
     Returns
     -------
@@ -609,6 +805,7 @@ def compute_effects(
     wanted = set(outcomes)
 
     roles, notes = _choose_arms(arms, contrasts)
+    notes_n = _total_n_from_notes(arms, total_n or {})
 
     grouped: dict[tuple[str, str], _Study] = {}
     arm_role = {(s, a): role for s, v in roles.items() for role, (a, _) in v.items()}
@@ -639,7 +836,7 @@ def compute_effects(
             continue
         timepoint = max(times)
         for scale in scales:
-            effect = _effect_for(study, timepoint, scale, r)
+            effect = _effect_for(study, timepoint, scale, r, notes_n.get(study_id))
             if effect is not None:
                 made.append(((study_id, outcome, scale), timepoint, effect))
             else:
@@ -732,6 +929,22 @@ def _choose_arms(
             chosen[role] = (pick["arm"], _ArmN(None if n is None else float(n), cells))
         roles[study_id] = chosen
     return roles, notes
+
+
+def _total_n_from_notes(
+    arms: pd.DataFrame, total_n: Mapping[str, Mapping[str, Any]]
+) -> dict[str, _TotalN]:
+    """The configured total analysed n per study, citing the arms.csv note that states it."""
+    out = {}
+    for study_id, entry in total_n.items():
+        n = float(entry["n"])
+        cells: tuple[str, ...] = ()
+        if "note" in arms and ROW in arms:
+            states = arms["note"].fillna("").astype(str).str.contains(rf"\b{n:g}\b")
+            rows = arms.loc[(arms["study_id"] == study_id) & states]
+            cells = tuple(f"arms.csv:{int(r)}:note" for r in rows[ROW])
+        out[study_id] = _TotalN(n, cells, str(entry.get("source", "")))
+    return out
 
 
 def _why_not(study: _Study, timepoint: float, scale: str) -> str:

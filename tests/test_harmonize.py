@@ -291,3 +291,132 @@ def test_a_between_group_p_beside_baseline_and_final_values_reports_the_implied_
     assert check["inputs"] == "contrasts.csv:2:p_value"
     assert not json.loads(check["assumptions"])["used_for_effect"]
     assert e["vi"] == pytest.approx(2 * (0.1**2 + 0.1**2 - 2 * 0.5 * 0.1 * 0.1) / 30)
+
+
+def burnett_bowie_like():
+    """Baseline and final arm means with SDs, no n anywhere, a between-group p only."""
+    return arm_outcomes(
+        row("ai", "baseline", 0, mean=1.121, sd=0.141),
+        row("ai", "final", 12, mean=1.102, sd=0.138),
+        row("placebo", "baseline", 0, mean=1.180, sd=0.145),
+        row("placebo", "final", 12, mean=1.189, sd=0.146),
+    )
+
+
+def p_contrast(p=0.0014, bound="=", direction="treatment_lower"):
+    frame = contrasts({"study_id": "s1", "treatment_arm": "ai", "control_arm": "placebo",
+                       "outcome": "bmd_lumbar_spine", "timepoint_months": 12,
+                       "measure": "difference_in_change", "p_value": p,
+                       "p_value_bound": bound})  # fmt: skip
+    frame["direction"] = direction
+    return frame
+
+
+def test_arm_means_without_n_give_the_difference_in_change_with_se_from_the_p_value():
+    from scipy import stats
+
+    effects, ledger, _, missing = run(burnett_bowie_like(), p_contrast(), n=(None, None))
+    absolute, percent = only(effects, "absolute"), only(effects, "percent")
+    z = stats.norm.isf(0.0014 / 2)
+    change = (1.102 - 1.121) - (1.189 - 1.180)
+    assert absolute["route"] == "e" and absolute["derived"]
+    assert absolute["yi"] == pytest.approx(change)
+    assert absolute["sei"] == pytest.approx(abs(change) / z)
+    pct = 100 * (1.102 - 1.121) / 1.121 - 100 * (1.189 - 1.180) / 1.180
+    assert percent["yi"] == pytest.approx(pct)
+    assert percent["sei"] == pytest.approx(abs(pct) / z)
+    assert missing.loc[missing["outcome"] == "bmd_lumbar_spine"].empty
+    steps = ledger.loc[ledger["scale"] == "absolute"].sort_values("step")
+    assert steps["inputs"].iloc[0] == "arm_outcomes.csv:2:mean;arm_outcomes.csv:3:mean"
+    se_step = steps.iloc[-1]
+    assert se_step["inputs"].startswith("contrasts.csv:2:p_value")
+    assert "6.5.2.3" in se_step["reference"]
+    assumptions = json.loads(se_step["assumptions"])
+    assert assumptions["statistic"] == "z"
+    assert assumptions["df_note"].startswith("normal approximation, df unknown")
+
+
+def test_the_percent_scale_borrows_the_p_of_the_change_and_says_so():
+    _, ledger, *_ = run(burnett_bowie_like(), p_contrast(), n=(None, None))
+    last = ledger.loc[ledger["scale"] == "percent"].sort_values("step").iloc[-1]
+    assert (
+        "applies to the difference in percent change too" in json.loads(last["assumptions"])["p_of"]
+    )
+    first = ledger.loc[ledger["scale"] == "percent"].sort_values("step").iloc[0]
+    assert first["value"] == pytest.approx(100 * (1.102 - 1.121) / 1.121)
+
+
+def test_a_total_n_known_only_from_a_note_states_how_a_t_test_would_change_the_se():
+    from scipy import stats
+
+    studies = pd.DataFrame({"study_id": ["s1"], "label": ["S"], "year": [2009],
+                            "design": ["rct"], "evidence_line": ["ai_older_men"]})  # fmt: skip
+    arms = pd.DataFrame({"study_id": ["s1", "s1"], "arm": ["ai", "placebo"],
+                         "role": ["treatment", "control"], "n_randomized": [None, None],
+                         "note": ["69 completed", None], "source_row": [2, 3]})  # fmt: skip
+    risk = pd.DataFrame({"study_id": ["s1"], "domain": ["overall"], "judgement": ["low"]})
+    effects, ledger, *_ = compute_effects(
+        burnett_bowie_like(), arms, p_contrast(), studies, risk, r=0.5,
+        outcomes=["bmd_lumbar_spine"], units=UNITS,
+        total_n={"s1": {"n": 69, "source": "abstract"}},
+    )  # fmt: skip
+    step = ledger.loc[ledger["scale"] == "absolute"].sort_values("step").iloc[-1]
+    assumptions = json.loads(step["assumptions"])
+    shrink = 100 * (1 - stats.norm.isf(0.0007) / stats.t.isf(0.0007, 67))
+    assert "with t on 67 df" in assumptions["df_note"]
+    assert f"{shrink:.1f}% smaller" in assumptions["df_note"]
+    assert "arms.csv:2:note" in step["inputs"]
+    # the note never changes the SE: still the normal quantile
+    assert only(effects)["sei"] == pytest.approx(0.028 / stats.norm.isf(0.0007))
+
+
+def test_a_p_below_a_bound_gives_a_conservative_se_and_a_p_above_one_gives_none():
+    from scipy import stats
+
+    effects, ledger, *_ = run(burnett_bowie_like(), p_contrast(0.01, "<"), n=(None, None))
+    assert only(effects)["sei"] == pytest.approx(0.028 / stats.norm.isf(0.005))
+    step = ledger.loc[ledger["scale"] == "absolute"].sort_values("step").iloc[-1]
+    assumptions = json.loads(step["assumptions"])
+    assert assumptions["se_is"] == "upper bound" and "upper bound" in assumptions["conservative"]
+    effects, *_ = run(burnett_bowie_like(), p_contrast(0.01, ">"), n=(None, None))
+    assert effects.empty
+
+
+def test_arm_means_pointing_against_the_reported_direction_give_no_effect():
+    effects, *_ = run(burnett_bowie_like(), p_contrast(direction="treatment_higher"),
+                      n=(None, None))  # fmt: skip
+    assert effects.empty
+
+
+def test_with_arm_n_the_baseline_and_final_route_is_still_preferred():
+    effects, *_ = run(
+        arm_outcomes(
+            row("ai", "baseline", 0, n=30, mean=1.121, sd=0.141),
+            row("ai", "final", 12, n=30, mean=1.102, sd=0.138),
+            row("placebo", "baseline", 0, n=30, mean=1.180, sd=0.145),
+            row("placebo", "final", 12, n=30, mean=1.189, sd=0.146),
+        ),
+        p_contrast(),
+    )
+    assert set(effects["route"]) == {"c"}
+
+
+def test_a_median_with_one_quartile_only_gives_no_effect_and_no_error():
+    ao = arm_outcomes(
+        row("ai", "change", 12, n=30, median=-0.02, q1=-0.05),
+        row("placebo", "change", 12, n=30, mean=0.01, sd=0.05),
+    )
+    effects, *_ = run(ao)
+    assert effects.empty
+
+
+def test_a_median_with_quartiles_uses_the_derived_sd_in_the_variance():
+    from analysis.conversions import mean_sd_from_median
+
+    ao = arm_outcomes(
+        row("ai", "change", 12, n=30, median=-0.02, q1=-0.05, q3=0.01),
+        row("placebo", "change", 12, n=30, mean=0.01, sd=0.05),
+    )
+    effects, *_ = run(ao)
+    sd = mean_sd_from_median(n=30, median=-0.02, q1=-0.05, q3=0.01).sd
+    assert only(effects)["vi"] == pytest.approx(sd**2 / 30 + 0.05**2 / 30)

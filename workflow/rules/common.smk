@@ -30,4 +30,4 @@ def get_raw_tables():
 
 def config_subset(*keys):
     """The config sections a rule uses (its params), so it reruns only when they change."""
-    return {key: config[key] for key in keys}
+    return {key: config.get(key) for key in keys}  # optional sections come as None

@@ -22,7 +22,12 @@ rule effects:
         "../envs/analysis.yaml"
     params:
         config=config_subset(
-            "outcomes", "scales", "canonical_units", "prepost_r", "pooling"
+            "outcomes",
+            "scales",
+            "canonical_units",
+            "prepost_r",
+            "pooling",
+            "reported_total_n",
         ),
     script:
         "../scripts/effects.py"

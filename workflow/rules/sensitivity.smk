@@ -26,6 +26,7 @@ rule sensitivity:
             "canonical_units",
             "prepost_r",
             "pooling",
+            "reported_total_n",
             "sensitivity",
             "few_studies",
         ),
