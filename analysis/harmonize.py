@@ -980,3 +980,87 @@ def _normal_quantile(level: float) -> float:
     from scipy.stats import norm
 
     return float(norm.ppf(0.5 + level / 2))
+
+
+# --------------------------------------------------------------------------- hormones
+HORMONE_COLUMNS = [
+    "study_id", "label", "evidence_line", "arm", "role", "compared", "outcome", "unit",
+    "unit_reported", "factor_baseline", "factor_follow_up", "baseline", "follow_up", "months",
+    "change", "percent_change", "follow_up_measure", "source_rows", "sources",
+]  # fmt: skip
+
+
+def hormone_changes(
+    arm_outcomes: pd.DataFrame,
+    arms: pd.DataFrame,
+    studies: pd.DataFrame,
+    contrasts: pd.DataFrame,
+    *,
+    hormones: Sequence[str] = ("estradiol", "testosterone"),
+) -> pd.DataFrame:
+    """Each controlled-study arm's hormone level at baseline and at its last follow-up.
+
+    Parameters
+    ----------
+    arm_outcomes
+        Arm-level statistics in canonical units (:func:`canonical_units`, with ``unit``
+        as reported, ``unit_canonical`` and ``source_row``).
+    arms, studies, contrasts
+        Raw tables (``contrasts`` names the arms a study's effects compare).
+    hormones
+        Outcomes tabulated.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per study x arm x hormone with a baseline mean and a later one
+        (``HORMONE_COLUMNS``): values in the canonical unit (``unit``), the reported unit
+        and the factor that converted each value, months of the follow-up, change and
+        percent change, and the ``arm_outcomes.csv`` rows used. ``compared`` is true for the
+        arms the study's effects compare (:func:`compute_effects`).
+
+    Notes
+    -----
+    The follow-up is the latest timepoint with a final mean (or, failing that, a reported
+    mean change, follow-up = baseline + change). Arm means only: no SD or n is needed, so
+    the table also covers arms that give no effect. Percent change is of the arm means.
+    """
+    controlled = studies.loc[~studies["design"].isin(["case_report", "case_series"])]
+    info = {rec["study_id"]: rec for rec in _records(controlled)}
+    role_of = {(r["study_id"], r["arm"]): r["role"] for r in _records(arms)}
+    roles, _ = _choose_arms(arms, contrasts)
+    compared = {(s, arm) for s, v in roles.items() for arm, _ in v.values()}
+    wanted = set(hormones)
+    by_arm: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    for rec in _records(arm_outcomes):
+        if rec["study_id"] in info and rec["outcome"] in wanted and _num(rec, "mean") is not None:
+            by_arm.setdefault((rec["study_id"], rec["arm"], rec["outcome"]), []).append(rec)
+    out = []
+    for (study_id, arm, outcome), recs in sorted(by_arm.items()):
+        base = next((r for r in recs if float(r["timepoint_months"]) == 0
+                     and r["measure"] in ("baseline", "final")), None)  # fmt: skip
+        later = [r for r in recs if float(r["timepoint_months"]) > 0
+                 and r["measure"] in ("final", "change")]  # fmt: skip
+        if base is None or not later:
+            continue
+        follow = max(later, key=lambda r: (float(r["timepoint_months"]), r["measure"] == "final"))
+        b = _req(base, "mean")
+        f = _req(follow, "mean") if follow["measure"] == "final" else b + _req(follow, "mean")
+        unit = base.get("unit_canonical") or base.get("unit")
+        reported = sorted({str(r.get("unit")) for r in (base, follow)})
+        factors = [_factor(str(r["unit"]), str(unit), outcome)
+                   if r.get("unit") != unit else 1.0 for r in (base, follow)]  # fmt: skip
+        out.append({
+            "study_id": study_id, "label": info[study_id]["label"],
+            "evidence_line": info[study_id]["evidence_line"], "arm": arm,
+            "role": role_of.get((study_id, arm)), "compared": (study_id, arm) in compared,
+            "outcome": outcome, "unit": unit, "unit_reported": ";".join(reported),
+            "factor_baseline": factors[0], "factor_follow_up": factors[1], "baseline": b,
+            "follow_up": f, "months": float(follow["timepoint_months"]), "change": f - b,
+            "percent_change": 100 * (f - b) / b if b else math.nan,
+            "follow_up_measure": follow["measure"],
+            "source_rows": ";".join(f"arm_outcomes.csv:{int(r[ROW])}" for r in (base, follow)),
+            "sources": ";".join(sorted({str(r.get("source")) for r in (base, follow)
+                                        if r.get("source")})),
+        })  # fmt: skip
+    return pd.DataFrame(out, columns=HORMONE_COLUMNS)

@@ -279,6 +279,42 @@ def leave_one_out_by_group(
     return pd.concat(frames, ignore_index=True)
 
 
+#: How a trial's estradiol change was obtained (``estradiol_basis`` in bmd_vs_estradiol.csv).
+BASIS_EFFECT = "difference in change between arms (effects.csv)"
+BASIS_ARMS = "treatment arm change minus control arm change (hormone_changes.csv)"
+BASIS_TREATMENT = "treatment arm change only; control arm not reported (hormone_changes.csv)"
+
+
+def _trial_estradiol_changes(effects: pd.DataFrame, hormones: pd.DataFrame | None) -> pd.DataFrame:
+    """Per study: estradiol change (pmol/L), its basis and months; index study_id.
+
+    An estimated estradiol effect comes first; else the compared treatment arm's change
+    minus the compared control arm's, or the treatment arm's alone.
+    """
+    rows: dict[str, dict[str, Any]] = {}
+    e2 = effects.loc[(effects["outcome"] == "estradiol") & (effects["scale"] == "absolute")]
+    for rec in e2.to_dict("records"):
+        rows[rec["study_id"]] = {"change": rec["yi"], "basis": BASIS_EFFECT,
+                                 "months": rec.get("timepoint_months", math.nan)}  # fmt: skip
+    if hormones is not None and len(hormones):
+        arm = hormones.loc[(hormones["outcome"] == "estradiol") & hormones["compared"].astype(bool)]
+        for study_id, group in arm.groupby("study_id", sort=True):
+            if study_id in rows:
+                continue
+            treated = group.loc[group["role"] == "treatment"]
+            control = group.loc[group["role"] == "control"]
+            if treated.empty:
+                continue
+            t = treated.iloc[0]
+            if control.empty:
+                rows[study_id] = {"change": t["change"], "basis": BASIS_TREATMENT,
+                                  "months": t["months"]}  # fmt: skip
+            else:
+                rows[study_id] = {"change": t["change"] - control.iloc[0]["change"],
+                                  "basis": BASIS_ARMS, "months": t["months"]}  # fmt: skip
+    return pd.DataFrame.from_dict(rows, orient="index", columns=["change", "basis", "months"])
+
+
 def bmd_vs_estradiol(
     effects: pd.DataFrame,
     changes: pd.DataFrame,
@@ -288,19 +324,25 @@ def bmd_vs_estradiol(
     test: str,
     level: float,
     min_k: int = 3,
+    hormones: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The effect on BMD against the change in estradiol, for every study and man.
 
     Parameters
     ----------
     effects
-        Controlled-study effects; a study enters when it has a BMD effect and an
-        absolute-scale estradiol effect (difference in change, pmol/L).
+        Controlled-study effects; a study enters when it has a BMD effect and either an
+        absolute-scale estradiol effect (difference in change, pmol/L) or, in ``hormones``,
+        an estradiol change in the treatment arm its effects compare.
     changes
         Per-patient changes (:func:`analysis.cases.patient_changes`); a man enters when his
         estradiol before and after are both known.
     bmd_outcomes
         BMD outcomes to tabulate.
+    hormones
+        ``effects/hormone_changes.csv`` (:func:`analysis.harmonize.hormone_changes`): the
+        treatment arm's estradiol change minus the control arm's where both are reported,
+        else the treatment arm's alone; ``estradiol_basis`` says which.
     method, test, level, min_k
         Meta-regression of the study BMD effects on the estradiol difference (estimate's
         sampling error in estradiol ignored), only with at least ``min_k`` distinct studies
@@ -310,18 +352,22 @@ def bmd_vs_estradiol(
     -------
     table, regression : pandas.DataFrame
         ``table``: evidence_line, source_id, kind (study/patient), outcome, scale,
-        bmd_effect, bmd_se, estradiol_change (pmol/L), estradiol_censored.
+        bmd_effect, bmd_se, estradiol_change (pmol/L), estradiol_censored,
+        estradiol_basis (how the change was obtained), estradiol_months (its timepoint;
+        for a man, months under estrogen).
         ``regression``: outcome, scale, k, intercept, slope, slope_se, slope_ci_low,
         slope_ci_high, slope_pvalue, tau2, note.
     """
-    e2 = effects.loc[(effects["outcome"] == "estradiol") & (effects["scale"] == "absolute")]
-    e2 = e2.set_index("study_id")["yi"]
+    e2 = _trial_estradiol_changes(effects, hormones)
     bmd = effects.loc[effects["outcome"].isin(bmd_outcomes) & effects["study_id"].isin(e2.index)]
     studies = pd.DataFrame({
         "evidence_line": bmd["evidence_line"], "source_id": bmd["study_id"], "kind": "study",
         "outcome": bmd["outcome"], "scale": bmd["scale"], "bmd_effect": bmd["yi"],
-        "bmd_se": bmd["sei"], "estradiol_change": bmd["study_id"].map(e2).to_numpy(),
+        "bmd_se": bmd["sei"],
+        "estradiol_change": bmd["study_id"].map(e2["change"]).to_numpy(float),
         "estradiol_censored": False,
+        "estradiol_basis": bmd["study_id"].map(e2["basis"]).to_numpy(object),
+        "estradiol_months": bmd["study_id"].map(e2["months"]).to_numpy(float),
     })  # fmt: skip
     known = changes.loc[
         changes["outcome"].isin(bmd_outcomes)
@@ -337,6 +383,8 @@ def bmd_vs_estradiol(
             "bmd_effect": known[column], "bmd_se": math.nan,
             "estradiol_change": known["estradiol_after"] - known["estradiol_before"],
             "estradiol_censored": censored,
+            "estradiol_basis": "after minus before estrogen, per man",
+            "estradiol_months": known.get("months", math.nan),
         }))  # fmt: skip
     table = pd.concat([studies, *patient_rows], ignore_index=True)
     regression = []

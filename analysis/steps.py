@@ -122,6 +122,22 @@ def effects(
     io.write_csv(missing, not_estimable, ["study_id", "outcome", "scale"])
 
 
+def hormone_changes(
+    *, arm_outcomes: Path_, arms: Path_, studies: Path_, contrasts: Path_, hormones: Path_
+) -> None:
+    """Rule ``hormone_changes``: each controlled-study arm's estradiol and testosterone at
+    baseline and last follow-up, in canonical units."""
+    from analysis import harmonize
+
+    frame = harmonize.hormone_changes(
+        io.read_processed(arm_outcomes), io.read_table(arms), io.read_table(studies),
+        io.read_table(contrasts),
+    )  # fmt: skip
+    log.info("%d arm x hormone changes from %d studies", len(frame),
+             frame["study_id"].nunique())  # fmt: skip
+    io.write_csv(frame, hormones, ["study_id", "arm", "outcome"])
+
+
 def pool(
     *, effects: Path_, pooled: Path_, weights: Path_, small_study: Path_,
     config: Mapping[str, Any],
@@ -168,9 +184,13 @@ def patient_changes(
 
 
 def regression(
-    *, effects: Path_, changes: Path_, table: Path_, metareg: Path_, config: Mapping[str, Any]
-) -> None:
-    """Rule ``regression``: BMD effect against estradiol change, meta-regression where k allows."""
+    *, effects: Path_, changes: Path_, table: Path_, metareg: Path_, config: Mapping[str, Any],
+    hormones: Path_ | None = None,
+) -> None:  # fmt: skip
+    """Rule ``regression``: BMD effect against estradiol change, meta-regression where k allows.
+
+    ``hormones`` (``effects/hormone_changes.csv``) gives a trial's estradiol change from its
+    arms when no estradiol effect could be estimated."""
     from analysis import sensitivity
 
     settings = config["pooling"]
@@ -178,6 +198,7 @@ def regression(
            if o.startswith(("bmd_", "vbmd_"))]  # fmt: skip
     frame, fits = sensitivity.bmd_vs_estradiol(
         io.read_processed(effects), io.read_processed(changes), bmd_outcomes=bmd,
+        hormones=None if hormones is None else io.read_processed(hormones),
         method=settings["method"],
         test=sensitivity.effective_test(settings["test"], settings["adhoc"]),
         level=settings["level"], min_k=config["few_studies"]["min_k_meta_regression"],

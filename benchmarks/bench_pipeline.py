@@ -48,13 +48,18 @@ ROB2 = ["randomization", "deviations", "missing_data", "measurement", "selection
         "overall"]  # fmt: skip
 
 
+#: Committed outputs of the workflow, left out of the copy so that its first run is cold.
+GENERATED = ("data/processed/", "reports/figures/", "reports/tables/", "reports/report.html",
+             "reports/report.pdf")  # fmt: skip
+
+
 def copy_repo(dest: Path) -> Path:
     """Tracked files plus data/raw (what a clone has), without processed outputs."""
     tracked = subprocess.run(["git", "ls-files", "-z"], cwd=REPO, capture_output=True,
                              check=True).stdout.decode().split("\0")  # fmt: skip
     extra = [str(p.relative_to(REPO)) for p in (REPO / "data/raw").glob("*.csv")]
     for name in [*tracked, *extra]:
-        if name and (REPO / name).is_file() and not name.startswith("data/processed/"):
+        if name and (REPO / name).is_file() and not name.startswith(GENERATED):
             (dest / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(REPO / name, dest / name)
     return dest

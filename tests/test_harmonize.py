@@ -420,3 +420,37 @@ def test_a_median_with_quartiles_uses_the_derived_sd_in_the_variance():
     effects, *_ = run(ao)
     sd = mean_sd_from_median(n=30, median=-0.02, q1=-0.05, q3=0.01).sd
     assert only(effects)["vi"] == pytest.approx(sd**2 / 30 + 0.05**2 / 30)
+
+
+def test_hormone_changes_are_in_canonical_units_with_the_factor_and_source_rows():
+    from analysis.harmonize import hormone_changes
+
+    frame = pd.DataFrame([
+        {"study_id": "s1", "arm": "ai", "outcome": "estradiol", "timepoint_months": t,
+         "measure": m, "mean": v, "unit": "pg/mL", "source": "PMID:1"}
+        for t, m, v in [(0, "baseline", 15.0), (3, "final", 12.0)]
+    ] + [
+        {"study_id": "s1", "arm": "ai", "outcome": "testosterone", "timepoint_months": t,
+         "measure": m, "mean": v, "unit": u, "source": "PMID:1"}
+        for t, m, v, u in [(0, "baseline", 319.0, "ng/dL"), (6, "final", 17.6, "nmol/L"),
+                           (12, "final", 474.0, "ng/dL")]
+    ])  # fmt: skip
+    frame["source_row"] = np.arange(2, len(frame) + 2)
+    ao = canonical_units(frame, {"estradiol": "pmol/L", "testosterone": "nmol/L"})
+    studies = pd.DataFrame({"study_id": ["s1"], "label": ["S"], "year": [2009],
+                            "design": ["rct"], "evidence_line": ["ai_older_men"]})  # fmt: skip
+    arms = pd.DataFrame({"study_id": ["s1", "s1"], "arm": ["ai", "placebo"],
+                         "role": ["treatment", "control"], "n_randomized": [None, None],
+                         "source_row": [2, 3]})  # fmt: skip
+    out = hormone_changes(ao, arms, studies, contrasts()).set_index("outcome")
+    e2 = out.loc["estradiol"]
+    assert e2["baseline"] == pytest.approx(15 * 3.6713, rel=1e-4)
+    assert e2["follow_up"] == pytest.approx(12 * 3.6713, rel=1e-4)
+    assert e2["percent_change"] == pytest.approx(-20.0)
+    assert e2["factor_baseline"] == pytest.approx(3.6713, rel=1e-4) and e2["months"] == 3
+    assert e2["role"] == "treatment" and e2["compared"]
+    assert e2["source_rows"] == "arm_outcomes.csv:2;arm_outcomes.csv:3"
+    t = out.loc["testosterone"]  # the latest follow-up, whatever unit it was printed in
+    assert t["months"] == 12 and t["follow_up"] == pytest.approx(474 / 28.842, rel=1e-4)
+    assert t["unit"] == "nmol/L" and t["unit_reported"] == "ng/dL"
+    assert list(out.index) == ["estradiol", "testosterone"]  # placebo reported nothing

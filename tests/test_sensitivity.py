@@ -146,3 +146,32 @@ def test_small_study_test_runs_only_from_ten_studies():
     assert out.loc["bmd_femoral_neck", "note"] == "not run: k = 9 < 10"
     assert math.isnan(out.loc["bmd_femoral_neck", "pvalue"])
     assert 0 < out.loc["bmd_lumbar_spine", "pvalue"] < 1
+
+
+def _hormones(rows):
+    """hormone_changes.csv rows: study_id, arm, role, compared, outcome, change, months."""
+    return pd.DataFrame(rows, columns=["study_id", "arm", "role", "compared", "outcome",
+                                       "change", "months"])  # fmt: skip
+
+
+def test_bmd_vs_estradiol_takes_a_trials_estradiol_change_from_its_arms_and_says_how():
+    bmd = effects([-0.02, -0.01, -0.03], [1e-4, 2e-4, 1e-4])
+    e2 = effects([-30.0], [25.0], outcome="estradiol", ids=["s2"])
+    hormones = _hormones([
+        ["s0", "ai", "treatment", True, "estradiol", -11.0, 3.0],
+        ["s1", "ai", "treatment", True, "estradiol", -40.0, 6.0],
+        ["s1", "placebo", "control", True, "estradiol", -5.0, 6.0],
+        ["s1", "ai_weekly", "treatment", False, "estradiol", -90.0, 6.0],
+        ["s2", "ai", "treatment", True, "estradiol", -99.0, 6.0],
+    ])  # fmt: skip
+    table, _ = bmd_vs_estradiol(pd.concat([bmd, e2]), _changes([]).iloc[:0],
+                                bmd_outcomes=["bmd_lumbar_spine"], method="REML", test="z",
+                                level=0.95, hormones=hormones)  # fmt: skip
+    rows = table.set_index("source_id")
+    assert rows.loc["s0", "estradiol_change"] == -11.0
+    assert "control arm not reported" in rows.loc["s0", "estradiol_basis"]
+    assert rows.loc["s1", "estradiol_change"] == -35.0  # compared arms only: -40 - (-5)
+    assert rows.loc["s1", "estradiol_basis"].startswith("treatment arm change minus control")
+    assert rows.loc["s2", "estradiol_change"] == -30.0  # an estimated effect comes first
+    assert rows.loc["s2", "estradiol_basis"].startswith("difference in change between arms")
+    assert rows.loc["s0", "estradiol_months"] == 3.0

@@ -189,6 +189,7 @@ def studies_table(
     effects: pd.DataFrame,
     reported_in_words: pd.DataFrame,
     patient_changes: pd.DataFrame | None = None,
+    hormone_changes: pd.DataFrame | None = None,
 ) -> str:
     """Evidence table: population, intervention, hormonal change and effect on BMD per study.
 
@@ -200,6 +201,10 @@ def studies_table(
         ``effects.csv`` and ``reported_in_words.csv``.
     patient_changes : pandas.DataFrame, optional
         ``cases/patient_changes.csv``, for case reports without a row in ``effects.csv``.
+    hormone_changes : pandas.DataFrame, optional
+        ``effects/hormone_changes.csv``: estradiol and testosterone before and after in the
+        arms a study's effects compare ("Hormonal change"; which arm, and whether the
+        control arm reported them).
 
     Returns
     -------
@@ -213,12 +218,41 @@ def studies_table(
             eff = effects.loc[effects["study_id"] == s["study_id"]]
             words = reported_in_words.loc[reported_in_words["study_id"] == s["study_id"]]
             hormone, bone = [], []
+            hc = pd.DataFrame()
+            if hormone_changes is not None and len(hormone_changes):
+                hc = hormone_changes.loc[hormone_changes["study_id"] == s["study_id"]]
+                if hc["compared"].astype(str).str.lower().eq("true").any():
+                    hc = hc.loc[hc["compared"].astype(str).str.lower() == "true"]
+            for arm, arm_rows in sorted(
+                hc.groupby("arm", sort=False) if len(hc) else [],
+                key=lambda item: (str(item[1]["role"].iloc[0]) != "treatment", item[0]),
+            ):
+                parts = []
+                for _, h in arm_rows.sort_values("outcome").iterrows():
+                    pc = float(h["percent_change"])
+                    sign = "" if math.isnan(pc) else ("−" if pc < 0 else "+")
+                    parts.append(
+                        f"{md_escape(outcome_label(h['outcome']))} "
+                        f"{md_escape(fmt_num(h['baseline'], 1))} → "
+                        f"{md_escape(fmt_num(h['follow_up'], 1))} {md_escape(h['unit'])}"
+                        + (f" ({sign}{abs(pc):.0f}%)" if sign else "")
+                        + f" at {round(float(h['months']), 1):g} mo"
+                    )
+                side = f"{md_escape(str(arm).replace('_', ' '))} arm"
+                if (
+                    str(arm_rows["role"].iloc[0]) == "treatment"
+                    and not (hc["role"] == "control").any()
+                ):
+                    side += "; control arm not reported"
+                hormone.append("; ".join(parts) + f" ({side})")
             for _, e in eff.sort_values(["outcome", "scale"]).iterrows():
                 text = (
                     f"{md_escape(outcome_label(e['outcome']))}: "
                     f"{md_escape(fmt_ci(e['yi'], e['ci_low'], e['ci_high']))} "
                     f"{md_escape(unit_text(e['unit'], e['scale']))}"
                 )
+                if pd.notna(e.get("timepoint_months")):
+                    text += f" at {round(float(e['timepoint_months']), 1):g} mo"
                 if e["outcome"] in ("estradiol", "testosterone", "shbg", "lh", "fsh"):
                     hormone.append(text)
                 elif str(e["outcome"]).startswith(("bmd_", "bmc_", "vbmd_")):

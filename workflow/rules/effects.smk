@@ -50,3 +50,23 @@ rule cases:
         config=config_subset("cases"),
     script:
         "../scripts/cases.py"
+
+
+rule hormone_changes:
+    # Each controlled-study arm's estradiol and testosterone at baseline and last follow-up
+    # (canonical units), for the study table and BMD against estradiol.
+    input:
+        validated=rules.validate_trials.output.validated,
+        arm_outcomes=rules.harmonize_arms.output.harmonized,
+        arms="data/raw/arms.csv",
+        contrasts="data/raw/contrasts.csv",
+        studies="data/raw/studies.csv",
+        code=["analysis/harmonize.py", "analysis/units.py"],
+    output:
+        hormones="data/processed/effects/hormone_changes.csv",
+    log:
+        "logs/hormone_changes.log",
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/hormone_changes.py"

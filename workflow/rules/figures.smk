@@ -27,6 +27,7 @@ rule figure_forest:
 
 rule figure_prisma:
     input:
+        validated=rules.validate.output.validated,
         screening="data/raw/screening.csv",
         code=[*FIGURE_CODE, "analysis/plots/prisma.py"],
     output:
@@ -42,6 +43,7 @@ rule figure_prisma:
 
 rule figure_rob:
     input:
+        validated=rules.validate_trials.output.validated,
         risk_of_bias="data/raw/risk_of_bias.csv",
         studies="data/raw/studies.csv",
         code=[*FIGURE_CODE, "analysis/plots/robplot.py"],

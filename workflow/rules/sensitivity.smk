@@ -38,6 +38,7 @@ rule regression:
     input:
         effects=rules.effects.output.effects,
         changes=rules.cases.output.changes,
+        hormones=rules.hormone_changes.output.hormones,
         code=POOLING_CODE,
     output:
         table="data/processed/regression/bmd_vs_estradiol.csv",

@@ -8,6 +8,7 @@ with steps.logged(snakemake.log[0]):
     steps.regression(
         effects=snakemake.input.effects,
         changes=snakemake.input.changes,
+        hormones=snakemake.input.hormones,
         table=snakemake.output.table,
         metareg=snakemake.output.metareg,
         config=snakemake.params.config,

@@ -7,7 +7,7 @@ snakemake = globals()["snakemake"]  # injected by Snakemake's script directive
 
 with steps.logged(snakemake.log[0]):
     build.report_tables(
-        inputs={k: v for k, v in snakemake.input.items() if k != "code"},
+        inputs={k: v for k, v in snakemake.input.items() if k not in ("code", "validated")},
         outputs=dict(snakemake.output.items()),
         config=snakemake.params.config,
     )
