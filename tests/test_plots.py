@@ -90,7 +90,30 @@ def test_forest_plot_without_a_pooled_line_draws_no_diamond(frames):
 
 def test_forest_plot_draws_to_a_figure(frames):
     fig = _forest(frames, "bmd_lumbar_spine", "percent").draw()
-    assert fig.get_size_inches()[0] == pytest.approx(10)
+    assert fig.get_size_inches()[0] == pytest.approx(9)
+
+
+def _axis_span(plot: ggplot) -> tuple[float, float]:
+    """(lo, hi) of the hand-drawn effect axis: the horizontal annotated segment."""
+    for layer in plot.layers:
+        data = layer.geom.data
+        if not isinstance(layer.geom, geom_segment) or not isinstance(data, pd.DataFrame):
+            continue
+        if {"x", "xend", "y", "yend"} <= set(data.columns) and len(data) == 1:
+            row = data.iloc[0]
+            if row["y"] == row["yend"] and row["x"] != row["xend"] and row["y"] < -0.5:
+                return float(row["x"]), float(row["xend"])
+    raise AssertionError("no axis segment")
+
+
+def test_forest_axis_is_symmetric_about_no_effect_when_all_effects_are_negative(frames):
+    # one study far left of zero: both favours labels still get half of the axis
+    lo, hi = _axis_span(_forest(frames, "estradiol", "absolute"))
+    assert lo < 0 < hi and lo == pytest.approx(-hi)
+    studies, _ = forest.forest_data(
+        frames["effects"], frames["pooled"], frames["weights"], "estradiol", "absolute"
+    )
+    assert hi >= float(studies[["ci_low", "ci_high"]].abs().max().max())
 
 
 def test_forest_labels_escape_mathtext_and_are_shortened(frames):
@@ -104,7 +127,7 @@ def test_forest_labels_escape_mathtext_and_are_shortened(frames):
     )
     assert r"Beta \$x\$ 2005" in texts
     hostile = [t for t in texts if t.startswith("Smith")]
-    assert len(hostile) == 1 and len(hostile[0]) == 44 and hostile[0].endswith("…")
+    assert len(hostile) == 1 and len(hostile[0]) == 34 and hostile[0].endswith("…")
 
 
 def test_favours_labels_come_from_config_outcome_then_default():

@@ -57,9 +57,9 @@ TESTS = {
     "adhoc": "Knapp-Hartung CI, never narrower than Wald",
 }
 
-# Column positions in units of the effect range's width W (the panel is ~3.2 in of 10 in).
+# Column positions in units of the effect range's width W (the panel is ~2.9 in of 9 in).
 _X_LABEL, _X_NT, _X_NC, _X_EFFECT, _X_WEIGHT = -1.31, -0.30, -0.05, 0.05, 0.80
-_LABEL_CHARS = 44
+_LABEL_CHARS = 34
 
 
 def default_favours(outcome: str) -> tuple[str, str]:
@@ -174,7 +174,10 @@ def footnote(subtotals: pd.DataFrame) -> str:
     """Footnote naming the estimator, the CI method and the level from ``pooled.csv``."""
     pooled_rows = subtotals.loc[subtotals["pooled"].map(_truthy)] if len(subtotals) else subtotals
     if len(pooled_rows) == 0:
-        return "No evidence line has k ≥ 2: nothing pooled. Squares: single-study estimates."
+        return (
+            "No evidence line has k ≥ 2: nothing pooled, so no weights, diamond or "
+            "heterogeneity. Squares: single-study estimates with their 95% CIs."
+        )
     row = pooled_rows.iloc[0]
     level = float(row.get("level", 0.95))
     est = ESTIMATORS.get(str(row["method"]), str(row["method"]))
@@ -191,7 +194,7 @@ def _layout(studies: pd.DataFrame, subtotals: pd.DataFrame, d: int) -> dict[str,
     texts, squares, cis, diamonds, pis = [], [], [], [], []
     y = 0.0
 
-    def text(x, label, ha="left", bold=False, italic=False, size=8.0, col="#222222"):
+    def text(x, label, ha="left", bold=False, italic=False, size=9.0, col="#222222"):
         texts.append(
             {
                 "x": x,
@@ -227,7 +230,7 @@ def _layout(studies: pd.DataFrame, subtotals: pd.DataFrame, d: int) -> dict[str,
             squares.append({"x": r["yi"], "y": y, "size": size})
         if len(sub) == 0:
             y -= 1
-            text(_X_LABEL + 0.02, "No pooled result in pooled.csv", italic=True, size=7.5)
+            text(_X_LABEL + 0.02, "No pooled result in pooled.csv", italic=True, size=8.5)
         else:
             s = sub.iloc[0]
             k = int(s["k"])
@@ -248,12 +251,12 @@ def _layout(studies: pd.DataFrame, subtotals: pd.DataFrame, d: int) -> dict[str,
                 ]
                 if pd.notna(s.get("pi_low")) and pd.notna(s.get("pi_high")):
                     y -= 1
-                    text(_X_LABEL + 0.02, "Prediction interval", italic=True, size=7.5)
+                    text(_X_LABEL + 0.02, "Prediction interval", italic=True, size=8.5)
                     text(
                         _X_EFFECT,
                         f"[{_fmt(s['pi_low'], d)}, {_fmt(s['pi_high'], d)}]",
                         italic=True,
-                        size=7.5,
+                        size=8.5,
                     )
                     pis.append({"x": float(s["pi_low"]), "xend": float(s["pi_high"]), "y": y})
                 y -= 1
@@ -265,7 +268,7 @@ def _layout(studies: pd.DataFrame, subtotals: pd.DataFrame, d: int) -> dict[str,
                     f"Q = {float(s['q']):.2f}, df = {int(s['q_df'])} (p {q_p}); "
                     f"I² = {float(s['i2']):.0f}%"
                 )
-                text(_X_LABEL + 0.02, het, size=7.0, col="#444444")
+                text(_X_LABEL + 0.02, het, size=8.0, col="#444444")
                 y -= 1
                 se = float(s["se"])
                 stat = est / se if se > 0 else float("nan")
@@ -274,7 +277,7 @@ def _layout(studies: pd.DataFrame, subtotals: pd.DataFrame, d: int) -> dict[str,
                 text(
                     _X_LABEL + 0.02,
                     f"Test for overall effect: {name} = {_fmt(stat, 2)} (p {p_text})",
-                    size=7.0,
+                    size=8.0,
                     col="#444444",
                 )
         y -= 0.6
@@ -336,9 +339,10 @@ def forest_plot(
         ]
     ).astype(float)
     vals = vals[np.isfinite(vals)]
-    lo, hi = min(float(vals.min()), 0.0), max(float(vals.max()), 0.0)
-    pad = 0.05 * (hi - lo if hi > lo else 1.0)
-    lo, hi = lo - pad, hi + pad
+    # An axis symmetric about no effect (as RevMan draws it): both "favours" labels get
+    # half the axis, and the eye reads distance from zero the same on both sides.
+    half = max(abs(float(vals.min())), abs(float(vals.max())), 0.0) or 1.0
+    lo, hi = -1.05 * half, 1.05 * half
     d = _digits(list(vals))
     width = hi - lo
     frames = _layout(studies, subtotals, d)
@@ -382,13 +386,13 @@ def forest_plot(
         + scale_size_identity()
         + annotate("segment", x=lo, xend=hi, y=y_axis, yend=y_axis, size=0.4)
         + geom_segment(aes(x="x", xend="x", y=y_axis, yend=y_axis - 0.2), data=tick_df, size=0.4)
-        + geom_text(aes(x="x", label="label"), y=y_axis - 0.35, data=tick_df, size=7.5, va="top")
+        + geom_text(aes(x="x", label="label"), y=y_axis - 0.35, data=tick_df, size=8.5, va="top")
         + annotate(
             "text",
             x=-0.02 * width,
             y=y_axis - 1.2,
             label=f"← {favours[0]}",
-            size=7.5,
+            size=8.5,
             ha="right",
             va="top",
             fontstyle="italic",
@@ -398,18 +402,18 @@ def forest_plot(
             x=0.02 * width,
             y=y_axis - 1.2,
             label=f"{favours[1]} →",
-            size=7.5,
+            size=8.5,
             ha="left",
             va="top",
             fontstyle="italic",
         )
         + annotate(
-            "text", x=(lo + hi) / 2, y=y_axis - 2.0, label=axis_title(scale, unit), size=8, va="top"
+            "text", x=(lo + hi) / 2, y=y_axis - 2.0, label=axis_title(scale, unit), size=9, va="top"
         )
         + geom_text(
             aes(x="x", y="y", label="label", ha="ha"),
             data=header,
-            size=8,
+            size=9,
             fontweight="bold",
             va="bottom",
         )
@@ -450,7 +454,7 @@ def forest_plot(
     p += labs(
         title=f"{outcome_label(outcome)}: "
         + ("percent change" if scale == "percent" else "absolute change"),
-        caption=textwrap.fill(footnote(subtotals), 150),
+        caption=textwrap.fill(footnote(subtotals), 130),
         x="",
         y="",
     )
@@ -460,7 +464,7 @@ def forest_plot(
         axis_title=element_blank(),
         panel_grid=element_blank(),
         panel_border=element_blank(),
-        figure_size=(10, max(2.8, 0.24 * n_rows + 1.0)),
+        figure_size=(9, max(2.8, 0.26 * n_rows + 1.0)),
         legend_position="none",
     )
     return p

@@ -190,23 +190,27 @@ def report_tables(inputs: Mapping[str, str], outputs: Mapping[str, str], config:
         Paths keyed ``studies, effects, derivations, reported_in_words, pooled, grade, grid,
         patient_changes, cases_summary`` and optionally ``not_estimable``.
     outputs : mapping
-        Paths keyed ``answer, studies, sof, completeness, sensitivity, derivations, methods``.
+        Paths keyed ``answer, studies, sof, grade, completeness, sensitivity, derivations,
+        methods`` (any subset).
     config : mapping
         The workflow configuration (see :func:`analysis.report.tables.methods_text`).
     """
     f = {k: read_csv(v) for k, v in inputs.items()}
     texts = {
         "answer": tables.answer_text(
-            f["pooled"], f["grade"], f["cases_summary"], f["reported_in_words"]
+            f["pooled"],
+            f["grade"],
+            f["cases_summary"],
+            f["reported_in_words"],
+            f.get("not_estimable"),
+            f["effects"],
+            f["studies"],
         ),
         "studies": tables.studies_table(
-            f["studies"],
-            f["effects"],
-            f["reported_in_words"],
-            f["patient_changes"],
-            f.get("hormone_changes"),
+            f["studies"], f["effects"], f["reported_in_words"], f["patient_changes"]
         ),
         "sof": tables.sof_table(f["pooled"], f["grade"], f["effects"]),
+        "grade": tables.grade_table(f["grade"]),
         "completeness": tables.completeness_table(
             f["effects"],
             f["derivations"],

@@ -426,6 +426,7 @@ def build_demo_report(reports_src, dest, *, figures: bool = True) -> dict[str, s
                 "grid",
                 "patient_changes",
                 "cases_summary",
+                "not_estimable",
             )
         },
         {
@@ -434,6 +435,7 @@ def build_demo_report(reports_src, dest, *, figures: bool = True) -> dict[str, s
                 "answer",
                 "studies",
                 "sof",
+                "grade",
                 "completeness",
                 "sensitivity",
                 "derivations",

@@ -2,7 +2,7 @@
 
 With Quarto on PATH, ``quarto render`` does it (``_quarto.yml`` adds the include filter).
 Without it, the same document goes through pandoc (from ``pypandoc-binary``) with the Lua
-filters of ``reports/filters/`` (include, cross-references, callouts): to HTML with
+filters of ``reports/filters/`` (include, cross-references, callouts, layout): to HTML with
 ``--embed-resources --standalone`` and to typst, which the ``typst`` package compiles to PDF.
 """
 
@@ -16,7 +16,7 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-FILTERS = ("include.lua", "crossref.lua", "callout.lua")
+FILTERS = ("include.lua", "crossref.lua", "callout.lua", "layout.lua")
 
 
 def pandoc_path() -> str:
@@ -65,7 +65,7 @@ def render_pdf_pandoc(qmd: Path, pdf: Path) -> None:
     import typst
 
     header = qmd.parent / "templates" / "typst-header.typ"
-    extra = ["-V", "papersize=a4", "-V", "fontsize=10pt", "--toc", "--toc-depth=2"]
+    extra = ["-V", "papersize=a4", "-V", "fontsize=10pt", "--toc", "--toc-depth=1"]
     if header.exists():
         extra += ["--include-in-header", str(Path("templates") / "typst-header.typ")]
     source = _pandoc(qmd, "typst", extra)

@@ -17,7 +17,13 @@ from collections.abc import Mapping, Sequence
 import pandas as pd
 
 from analysis.plots.forest import ESTIMATORS, TESTS
-from analysis.plots.theme import line_label, line_order, line_short, outcome_label
+from analysis.plots.theme import (
+    OUTCOME_LABELS,
+    line_label,
+    line_order,
+    line_short,
+    outcome_label,
+)
 
 _PUNCT = set(string.punctuation)
 CERTAINTY = {
@@ -330,6 +336,23 @@ def studies_table(
     )
 
 
+def _outcome_rank(outcome: str) -> tuple[int, str]:
+    """Bone outcomes first, in the order of the outcome vocabulary, then the rest by name."""
+    order = list(OUTCOME_LABELS)
+    return (order.index(outcome) if outcome in order else len(order), str(outcome))
+
+
+def _downgrades(g: pd.Series) -> str:
+    """``risk of bias −1; imprecision −2`` from a ``grade.csv`` row (not serious: left out)."""
+    steps = {"serious": "−1", "very_serious": "−2"}
+    parts = [
+        f"{d.replace('_', ' ')} {steps.get(str(g.get(d)), md_escape(g.get(d)))}"
+        for d in GRADE_DOMAINS
+        if str(g.get(d, "not_serious")) not in ("not_serious", "nan", "")
+    ]
+    return "; ".join(parts) if parts else "not downgraded"
+
+
 def sof_table(pooled: pd.DataFrame, grade: pd.DataFrame, effects: pd.DataFrame) -> str:
     """Summary of findings: effect, studies, participants and GRADE certainty with reasons.
 
@@ -346,33 +369,33 @@ def sof_table(pooled: pd.DataFrame, grade: pd.DataFrame, effects: pd.DataFrame) 
     -------
     str
         Markdown table ``tbl-sof``: one row per evidence line x outcome x scale of ``pooled.csv``
-        and one per ``grade.csv`` row without a pooled result.
+        and one per ``grade.csv`` row without a pooled result, bone outcomes first. The reasons
+        column names the downgraded domains (−1 serious, −2 very serious); the full rationale
+        is a ``.details`` span (expandable in HTML, dropped in the PDF) and is in
+        :func:`grade_table`.
     """
     rows = []
-    seen = set()
     keys = pd.concat(
         [pooled[["evidence_line", "outcome"]], grade[["evidence_line", "outcome"]]]
     ).drop_duplicates()
     for line in _by_line(keys):
-        for outcome in sorted(keys.loc[keys["evidence_line"] == line, "outcome"]):
+        outcomes = sorted(
+            set(keys.loc[keys["evidence_line"] == line, "outcome"]), key=_outcome_rank
+        )
+        for outcome in outcomes:
             g = grade.loc[(grade["evidence_line"] == line) & (grade["outcome"] == outcome)]
             if len(g):
                 gr = g.iloc[0]
-                concerns = [
-                    f"{d.replace('_', ' ')} ({str(gr[d]).replace('_', ' ')})"
-                    for d in GRADE_DOMAINS
-                    if str(gr.get(d, "not_serious")) != "not_serious"
-                ]
                 certainty = CERTAINTY.get(str(gr["certainty"]), md_escape(gr["certainty"]))
-                reasons = (
-                    ("Downgraded for " + md_escape("; ".join(concerns)) + ". ") if concerns else ""
-                ) + md_escape(gr["rationale"])
+                reasons = md_escape(_downgrades(gr))
+                if isinstance(gr.get("rationale"), str) and gr["rationale"].strip():
+                    reasons += f' [{md_escape(gr["rationale"])}]{{.details summary="Rationale"}}'
             else:
-                certainty, reasons = "not graded", ""
+                certainty, reasons = "not graded", "no GRADE judgement in grade.csv"
             p = pooled.loc[(pooled["evidence_line"] == line) & (pooled["outcome"] == outcome)]
             for _, r in p.sort_values("scale").iterrows() if len(p) else [(None, None)]:
                 if r is None:
-                    effect, k, n = "no numeric result", "", ""
+                    effect, k, n = "no numeric result", "–", "–"
                 else:
                     eff = effects.loc[
                         (effects["evidence_line"] == line)
@@ -387,8 +410,7 @@ def sof_table(pooled: pd.DataFrame, grade: pd.DataFrame, effects: pd.DataFrame) 
                         fmt_ci(r["estimate"], r["ci_low"], r["ci_high"])
                         + f" {unit_text(unit, r['scale'])}"
                     ) + ("" if truthy(r["pooled"]) else " (single study, not pooled)")
-                    k, n = str(int(r["k"])), str(n_total)
-                seen.add((line, outcome))
+                    k, n = str(int(r["k"])), str(n_total) if n_total else "not reported"
                 rows.append(
                     [
                         md_escape(outcome_label(outcome)),
@@ -409,11 +431,48 @@ def sof_table(pooled: pd.DataFrame, grade: pd.DataFrame, effects: pd.DataFrame) 
             "Studies",
             "Participants",
             "Certainty (GRADE)",
-            "Reasons",
+            "Downgraded for",
         ],
-        caption="Summary of findings with GRADE certainty of the evidence per outcome.",
+        caption="Summary of findings with GRADE certainty of the evidence per outcome. "
+        "Downgrading per domain: −1 serious, −2 very serious; the full rationale of each "
+        "judgement is in @tbl-grade.",
         ident="tbl-sof",
         align="lllrrll",
+    )
+
+
+def grade_table(grade: pd.DataFrame) -> str:
+    """The GRADE rationale per evidence line and outcome, in full (``tbl-grade``, appendix).
+
+    Parameters
+    ----------
+    grade : pandas.DataFrame
+        ``data/raw/grade.csv``.
+
+    Returns
+    -------
+    str
+        Markdown table: evidence line, outcome, certainty, downgraded domains, rationale.
+    """
+    rows = []
+    for line in _by_line(grade):
+        sub = grade.loc[grade["evidence_line"] == line]
+        for outcome in sorted(set(sub["outcome"]), key=_outcome_rank):
+            gr = sub.loc[sub["outcome"] == outcome].iloc[0]
+            rows.append(
+                [
+                    md_escape(line_short(line)),
+                    md_escape(outcome_label(outcome)),
+                    CERTAINTY.get(str(gr["certainty"]), md_escape(gr["certainty"])),
+                    md_escape(_downgrades(gr)),
+                    md_escape(gr.get("rationale")),
+                ]
+            )
+    return md_table(
+        rows,
+        ["Evidence line", "Outcome", "Certainty", "Downgraded for", "Rationale"],
+        caption="GRADE: the rationale of each certainty judgement (data/raw/grade.csv).",
+        ident="tbl-grade",
     )
 
 
@@ -641,83 +700,204 @@ def sensitivity_table(grid: pd.DataFrame, pooled: pd.DataFrame | None = None) ->
     )
 
 
+BONE_PREFIXES = ("bmd_", "vbmd_", "bmc_")
+
+
+def _is_bone(outcome: object) -> bool:
+    return str(outcome).startswith(BONE_PREFIXES)
+
+
+def _certainty(grade: pd.DataFrame, line: str, outcome: str) -> str:
+    """``**⊕⊕◯◯ Low** (downgraded for ...)`` for one line x outcome, or an empty string."""
+    g = grade.loc[(grade["evidence_line"] == line) & (grade["outcome"] == outcome)]
+    if not len(g):
+        return ""
+    gr = g.iloc[0]
+    cert = CERTAINTY.get(str(gr["certainty"]), md_escape(gr["certainty"]))
+    why = _downgrades(gr)
+    return f"**{cert}**" + ("" if why == "not downgraded" else f" ({md_escape(why)})")
+
+
+def _line_certainty(grade: pd.DataFrame, line: str, outcome: str | None) -> str:
+    """Certainty of the shown outcome, else of the line's first graded bone outcome (named)."""
+    if outcome is not None:
+        own = _certainty(grade, line, outcome)
+        if own:
+            return f"Certainty: {own}."
+    graded = sorted(
+        (o for o in grade.loc[grade["evidence_line"] == line, "outcome"] if _is_bone(o)),
+        key=_outcome_rank,
+    )
+    if not graded:
+        return "Certainty: **not graded**."
+    lead = "Not graded for this outcome; " if outcome is not None else ""
+    return (
+        f"{lead}certainty for {md_escape(outcome_label(graded[0]))}: "
+        f"{_certainty(grade, line, graded[0])}."
+    )
+
+
+def _direction(lo: float, hi: float) -> str:
+    if lo > 0:
+        return "higher with treatment than with control, the CI excluding zero"
+    if hi < 0:
+        return "lower with treatment than with control, the CI excluding zero"
+    return "no clear difference, the CI including zero"
+
+
 def answer_text(
     pooled: pd.DataFrame,
     grade: pd.DataFrame,
     cases_summary: pd.DataFrame,
     reported_in_words: pd.DataFrame | None = None,
+    not_estimable: pd.DataFrame | None = None,
+    effects: pd.DataFrame | None = None,
+    studies: pd.DataFrame | None = None,
 ) -> str:
-    """The answer first: one bullet per evidence line with its main bone result and certainty.
+    """The answer first: per evidence line, what the bone evidence shows and how certain it is.
 
-    The main result is lumbar-spine BMD (the most estrogen-sensitive site), percent scale when
-    present, else the first BMD outcome of the line. Lines with bone results only in words
-    (``reported_in_words``) get a bullet quoting the first of them with its GRADE certainty.
+    Parameters
+    ----------
+    pooled : pandas.DataFrame
+        ``pooled.csv``; the main result of a line is lumbar-spine BMD (the most
+        estrogen-sensitive site), percent scale when present, else its first bone outcome.
+    grade : pandas.DataFrame
+        ``data/raw/grade.csv``: the certainty (and downgraded domains) of the shown outcome,
+        else of the line's first graded bone outcome, named.
+    cases_summary : pandas.DataFrame
+        ``cases/summary.csv``, for the case reports (never pooled).
+    reported_in_words, not_estimable : pandas.DataFrame, optional
+        Bone results reported only in words (quoted) and bone outcomes measured but without
+        an effect (with the reason), for lines without a numeric result.
+    effects : pandas.DataFrame, optional
+        ``effects.csv``, for the number of participants behind a result.
+    studies : pandas.DataFrame, optional
+        ``data/raw/studies.csv``: every line with a study gets a bullet, even with no result.
+
+    Returns
+    -------
+    str
+        Markdown bullets. Every number is read from the processed files; the only judgement
+        made here is whether a CI lies on one side of zero.
     """
-    bullets = []
-    bone = pooled.loc[pooled["outcome"].astype(str).str.startswith(("bmd_", "vbmd_", "bmc_"))]
-    for line in _by_line(bone):
-        sub = bone.loc[bone["evidence_line"] == line].copy()
-        sub["rank"] = [
-            (o != "bmd_lumbar_spine", sc != "percent", o)
-            for o, sc in zip(sub["outcome"], sub["scale"], strict=True)
-        ]
-        r = sub.sort_values("rank").iloc[0]
-        g = grade.loc[(grade["evidence_line"] == line) & (grade["outcome"] == r["outcome"])]
-        cert = CERTAINTY.get(str(g.iloc[0]["certainty"]), "not graded") if len(g) else "not graded"
-        unit = (
-            "percentage points"
-            if r["scale"] == "percent"
-            else unit_text(r.get("unit", ""), "absolute")
-            if pd.notna(r.get("unit"))
-            else ""
-        )
-        level = float(r.get("level", 0.95))
-        pooled_note = (
-            f"pooled over k = {int(r['k'])} studies"
-            if truthy(r["pooled"])
-            else "single study, not pooled"
-        )
-        bullets.append(
-            f"- **{md_escape(line_label(line))}**: {md_escape(outcome_label(r['outcome']))} "
-            f"difference {md_escape(fmt_ci(r['estimate'], r['ci_low'], r['ci_high']))} "
-            f"{unit} ({level:.0%} CI; {pooled_note}). Certainty: **{cert}**."
-        )
-    bone_words = (
-        reported_in_words.loc[
-            reported_in_words["outcome"].astype(str).str.startswith(("bmd_", "vbmd_", "bmc_"))
-        ]
-        if reported_in_words is not None
-        else pd.DataFrame(columns=["evidence_line"])
+    empty = pd.DataFrame(columns=["evidence_line", "outcome", "study_id", "label"])
+    words = reported_in_words if reported_in_words is not None else empty
+    missing = not_estimable if not_estimable is not None else empty
+    bone = pooled.loc[pooled["outcome"].map(_is_bone)]
+    lines = list(bone["evidence_line"]) + list(
+        words.loc[words["outcome"].map(_is_bone), "evidence_line"]
     )
-    numeric_lines = set(bone["evidence_line"])
-    for line in _by_line(bone_words):
-        if line in numeric_lines or line == "estrogen_aromatase_deficiency":
+    lines += list(missing.loc[missing["outcome"].map(_is_bone), "evidence_line"])
+    if studies is not None:
+        lines += list(studies["evidence_line"])
+    if len(cases_summary):
+        lines.append("estrogen_aromatase_deficiency")
+    bullets = []
+    for line in line_order(lines):
+        head = f"- **{md_escape(line_label(line))}**: "
+        sub = bone.loc[bone["evidence_line"] == line].copy()
+        if line == "estrogen_aromatase_deficiency" and len(cases_summary):
+            bullets.append(
+                head
+                + _cases_sentence(cases_summary)
+                + " "
+                + _line_certainty(grade, line, "bmd_lumbar_spine")
+            )
             continue
-        w = bone_words.loc[bone_words["evidence_line"] == line].sort_values("study_id").iloc[0]
-        g = grade.loc[(grade["evidence_line"] == line) & (grade["outcome"] == w["outcome"])]
-        cert = CERTAINTY.get(str(g.iloc[0]["certainty"]), "not graded") if len(g) else "not graded"
-        n_words = int((bone_words["evidence_line"] == line).sum())
+        if len(sub):
+            sub["rank"] = [
+                (o != "bmd_lumbar_spine", sc != "percent", _outcome_rank(o))
+                for o, sc in zip(sub["outcome"], sub["scale"], strict=True)
+            ]
+            r = sub.sort_values("rank").iloc[0]
+            unit = unit_text(r.get("unit", ""), r["scale"]) if pd.notna(r.get("unit")) else ""
+            if r["scale"] == "percent":
+                unit = "percentage points"
+            level = float(r.get("level", 0.95))
+            n_text = ""
+            if effects is not None:
+                eff = effects.loc[
+                    (effects["evidence_line"] == line)
+                    & (effects["outcome"] == r["outcome"])
+                    & (effects["scale"] == r["scale"])
+                ]
+                n = int(eff["n_treatment"].fillna(0).sum() + eff["n_control"].fillna(0).sum())
+                n_text = f", {n} participants" if n else ""
+            k = int(r["k"])
+            basis = (
+                f"pooled over {k} studies{n_text}"
+                if truthy(r["pooled"])
+                else f"1 study{n_text}, not pooled"
+            )
+            others = sub["outcome"].nunique() - 1
+            more = f" {others} other bone outcome(s) in @tbl-sof." if others > 0 else ""
+            bullets.append(
+                head
+                + f"{md_escape(outcome_label(r['outcome']))} difference "
+                + f"{md_escape(fmt_ci(r['estimate'], r['ci_low'], r['ci_high']))} {unit} "
+                + f"({level:.0%} CI; {basis}): "
+                + _direction(float(r["ci_low"]), float(r["ci_high"]))
+                + f".{more} "
+                + _line_certainty(grade, line, str(r["outcome"]))
+            )
+            continue
+        parts = []
+        m = missing.loc[(missing["evidence_line"] == line) & missing["outcome"].map(_is_bone)]
+        if len(m):
+            m = m.assign(rank=[_outcome_rank(o) for o in m["outcome"]]).sort_values("rank")
+            first = m.iloc[0]
+            labels = ", ".join(md_escape(x) for x in dict.fromkeys(m["label"]))
+            parts.append(
+                f"bone density was measured ({labels}) but no effect could be computed; "
+                f"for {md_escape(first['label'])}, {md_escape(outcome_label(first['outcome']))}: "
+                f"{md_escape(first['reason'])}."
+            )
+        w = words.loc[(words["evidence_line"] == line) & words["outcome"].map(_is_bone)]
+        if len(w):
+            w0 = w.sort_values("study_id").iloc[0]
+            parts.append(
+                f"reported only in words ({len(w)} result(s)), e.g. {md_escape(w0['label'])}, "
+                f"{md_escape(outcome_label(w0['outcome']))}: "
+                f"“{md_escape(_clip(w0['reported_text'], 140))}”"
+            )
+        if not parts:
+            parts.append("no bone result could be extracted.")
+        shown = str(w.iloc[0]["outcome"]) if len(w) else None
         bullets.append(
-            f"- **{md_escape(line_label(line))}**: no numeric bone result could be extracted; "
-            f"{n_words} result(s) reported only in words, e.g. {md_escape(w['label'])}, "
-            f"{md_escape(outcome_label(w['outcome']))}: "
-            f"“{md_escape(_clip(w['reported_text'], 140))}” "
-            f"Certainty: **{cert}**."
-        )
-    ls = cases_summary.loc[cases_summary["outcome"] == "bmd_lumbar_spine"]
-    if len(ls):
-        c = ls.iloc[0]
-        bullets.append(
-            f"- **Case reports, men with aromatase deficiency** (lumbar spine, "
-            f"{int(c['n_patients'])} men, not pooled): median change under estrogen "
-            f"{md_escape(fmt_num(c.get('percent_change_median'), 1))}% (range "
-            f"{md_escape(fmt_num(c.get('percent_change_min'), 1))} to "
-            f"{md_escape(fmt_num(c.get('percent_change_max'), 1))}%) over a median of "
-            f"{md_escape(fmt_num(c.get('months_median'), 0))} months (@fig-cases-bmd)."
+            head
+            + "no numeric bone result; "
+            + " ".join(parts)
+            + " "
+            + _line_certainty(grade, line, shown)
         )
     if not bullets:
         bullets.append("- No bone outcome could be quantified.")
     return "\n".join(bullets) + "\n"
+
+
+def _cases_sentence(cases_summary: pd.DataFrame) -> str:
+    """Lumbar spine (else the first site) change under estrogen from ``cases/summary.csv``."""
+    cs = cases_summary.assign(rank=[_outcome_rank(o) for o in cases_summary["outcome"]])
+    c = cs.sort_values("rank").iloc[0]
+    n = int(c["n_patients"])
+    men = "1 man" if n == 1 else f"{n} men"
+    if n == 1:
+        change = f"{md_escape(fmt_num(c.get('percent_change_median'), 1))}%"
+    else:
+        change = (
+            f"median {md_escape(fmt_num(c.get('percent_change_median'), 1))}% (range "
+            f"{md_escape(fmt_num(c.get('percent_change_min'), 1))} to "
+            f"{md_escape(fmt_num(c.get('percent_change_max'), 1))}%)"
+        )
+    return (
+        f"{md_escape(outcome_label(c['outcome']))} rose under estrogen in case reports "
+        f"({men}, within-man change, not pooled, no control): {change} over a median of "
+        f"{md_escape(fmt_num(c.get('months_median'), 0))} months (@fig-cases-bmd)."
+        if float(c.get("percent_change_min", 0)) > 0
+        else f"{md_escape(outcome_label(c['outcome']))} changed under estrogen in case "
+        f"reports ({men}, within-man change, not pooled, no control): {change} over a median "
+        f"of {md_escape(fmt_num(c.get('months_median'), 0))} months (@fig-cases-bmd)."
+    )
 
 
 def methods_text(config: Mapping, pooled: pd.DataFrame | None = None) -> str:

@@ -5,6 +5,7 @@ REPORT_TABLES = [
     "answer",
     "studies",
     "sof",
+    "grade",
     "completeness",
     "sensitivity",
     "derivations",
@@ -16,7 +17,6 @@ PROCESSED_FOR_REPORT = [
     "data/processed/effects/derivations.csv",
     "data/processed/effects/reported_in_words.csv",
     "data/processed/effects/not_estimable.csv",
-    "data/processed/effects/hormone_changes.csv",
     "data/processed/pool/pooled.csv",
     "data/processed/pool/weights.csv",
     "data/processed/cases/patient_changes.csv",
@@ -28,14 +28,12 @@ PROCESSED_FOR_REPORT = [
 
 rule report_tables:
     input:
-        validated=rules.validate.output.validated,
         studies="data/raw/studies.csv",
         grade="data/raw/grade.csv",
         effects="data/processed/effects/effects.csv",
         derivations="data/processed/effects/derivations.csv",
         reported_in_words="data/processed/effects/reported_in_words.csv",
         not_estimable="data/processed/effects/not_estimable.csv",
-        hormone_changes="data/processed/effects/hormone_changes.csv",
         pooled="data/processed/pool/pooled.csv",
         grid="data/processed/sensitivity/grid.csv",
         patient_changes="data/processed/cases/patient_changes.csv",
@@ -45,6 +43,7 @@ rule report_tables:
         answer="reports/tables/answer.md",
         studies="reports/tables/studies.md",
         sof="reports/tables/sof.md",
+        grade="reports/tables/grade.md",
         completeness="reports/tables/completeness.md",
         sensitivity="reports/tables/sensitivity.md",
         derivations="reports/tables/derivations.md",
@@ -64,7 +63,6 @@ rule report_tables:
 rule report_provenance:
     # The SHA-256 of every input of the analysis: raw tables, configuration, processed files.
     input:
-        validated=rules.validate.output.validated,
         files=[*get_raw_tables(), "config/config.yaml", *PROCESSED_FOR_REPORT],
         code="analysis/report/provenance.py",
     output:
@@ -86,6 +84,7 @@ rule report:
             "reports/filters/include.lua",
             "reports/filters/crossref.lua",
             "reports/filters/callout.lua",
+            "reports/filters/layout.lua",
         ],
         templates=["reports/templates/report.css", "reports/templates/typst-header.typ"],
         tables=expand("reports/tables/{name}.md", name=REPORT_TABLES),
