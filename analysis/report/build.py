@@ -207,7 +207,11 @@ def report_tables(inputs: Mapping[str, str], outputs: Mapping[str, str], config:
             f["studies"],
         ),
         "studies": tables.studies_table(
-            f["studies"], f["effects"], f["reported_in_words"], f["patient_changes"]
+            f["studies"],
+            f["effects"],
+            f["reported_in_words"],
+            f["patient_changes"],
+            f.get("hormone_changes"),
         ),
         "sof": tables.sof_table(f["pooled"], f["grade"], f["effects"]),
         "grade": tables.grade_table(f["grade"]),

@@ -17,6 +17,7 @@ PROCESSED_FOR_REPORT = [
     "data/processed/effects/derivations.csv",
     "data/processed/effects/reported_in_words.csv",
     "data/processed/effects/not_estimable.csv",
+    "data/processed/effects/hormone_changes.csv",
     "data/processed/pool/pooled.csv",
     "data/processed/pool/weights.csv",
     "data/processed/cases/patient_changes.csv",
@@ -28,12 +29,14 @@ PROCESSED_FOR_REPORT = [
 
 rule report_tables:
     input:
+        validated=rules.validate.output.validated,
         studies="data/raw/studies.csv",
         grade="data/raw/grade.csv",
         effects="data/processed/effects/effects.csv",
         derivations="data/processed/effects/derivations.csv",
         reported_in_words="data/processed/effects/reported_in_words.csv",
         not_estimable="data/processed/effects/not_estimable.csv",
+        hormone_changes="data/processed/effects/hormone_changes.csv",
         pooled="data/processed/pool/pooled.csv",
         grid="data/processed/sensitivity/grid.csv",
         patient_changes="data/processed/cases/patient_changes.csv",
@@ -63,6 +66,7 @@ rule report_tables:
 rule report_provenance:
     # The SHA-256 of every input of the analysis: raw tables, configuration, processed files.
     input:
+        validated=rules.validate.output.validated,
         files=[*get_raw_tables(), "config/config.yaml", *PROCESSED_FOR_REPORT],
         code="analysis/report/provenance.py",
     output:
