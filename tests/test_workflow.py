@@ -87,7 +87,7 @@ CONTRACT = {
          "estradiol_months"],
     ),
     "sensitivity/grid.csv": (
-        ["outcome", "evidence_line", "method", "test", "r", "inclusion"],
+        ["outcome", "evidence_line", "scale", "method", "test", "r", "inclusion"],
         ["estimate", "ci_low", "ci_high", "k", "direction", "excludes_zero",
          "conclusion_changed"],
     ),

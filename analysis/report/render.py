@@ -65,7 +65,8 @@ def render_pdf_pandoc(qmd: Path, pdf: Path) -> None:
     import typst
 
     header = qmd.parent / "templates" / "typst-header.typ"
-    extra = ["-V", "papersize=a4", "-V", "fontsize=10pt", "--toc", "--toc-depth=1"]
+    # no --toc: report.qmd places the outline after "The answer", so the answer comes first
+    extra = ["-V", "papersize=a4", "-V", "fontsize=10pt"]
     if header.exists():
         extra += ["--include-in-header", str(Path("templates") / "typst-header.typ")]
     source = _pandoc(qmd, "typst", extra)

@@ -135,6 +135,7 @@ def md_table(
     caption: str,
     ident: str,
     align: str | None = None,
+    widths: Sequence[int] | None = None,
 ) -> str:
     """A pipe table with a caption and a cross-reference id.
 
@@ -150,6 +151,9 @@ def md_table(
         Cross-reference id, e.g. ``tbl-studies``.
     align : str, optional
         One letter per column: ``l``, ``r`` or ``c``.
+    widths : sequence of int, optional
+        Relative column widths (dashes of the separator line); by default from the typical
+        content and the longest word of each column.
 
     Returns
     -------
@@ -158,6 +162,7 @@ def md_table(
         saying so (with the same caption) so the report still renders.
     """
     align = align or "l" * len(header)
+    widths_given = widths
     if not rows:
         rows = [["*(no rows)*"] + [""] * (len(header) - 1)]
     # Pandoc takes relative column widths from the dashes of the separator line when a row is
@@ -169,6 +174,8 @@ def md_table(
         words = [len(w) for r in rows for w in str(r[j]).replace("\\", "").split()]
         longest_word = max([len(w) for w in name.split()] + [min(max(words, default=0), 16)])
         widths.append(min(max(typical, int(1.6 * longest_word) + 4, 8), 50))
+    if widths_given is not None:
+        widths = [max(int(w), 3) for w in widths_given]
     sep = [
         {"l": ":" + "-" * w, "r": "-" * w + ":", "c": ":" + "-" * w + ":"}[a]
         for a, w in zip(align, widths, strict=True)
@@ -333,6 +340,8 @@ def studies_table(
         "results reported only in words are quoted (in full in @tbl-completeness).",
         ident="tbl-studies",
         align="lllllrll",
+        # the hormone and BMD cells hold several results each: as wide as the text columns
+        widths=[10, 11, 7, 24, 24, 6, 26, 24],
     )
 
 
@@ -438,6 +447,8 @@ def sof_table(pooled: pd.DataFrame, grade: pd.DataFrame, effects: pd.DataFrame) 
         "judgement is in @tbl-grade.",
         ident="tbl-sof",
         align="lllrrll",
+        # the reasons cell also carries the folded rationale: size it by what is shown
+        widths=[14, 26, 22, 7, 11, 13, 30],
     )
 
 
