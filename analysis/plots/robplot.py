@@ -12,11 +12,13 @@ from plotnine import (
     element_blank,
     element_text,
     facet_wrap,
+    geom_blank,
     geom_point,
     geom_text,
     ggplot,
     labs,
     scale_fill_manual,
+    scale_y_discrete,
     theme,
 )
 
@@ -79,9 +81,30 @@ def rob_plot(df: pd.DataFrame):
         categories=list(JUDGEMENT_NAMES.values()),
     )
     df["symbol"] = [SYMBOLS.get(j, "") for j in df["judgement"]]
+    # Each tool's panel gets as many rows as the largest one (blank rows at the bottom), so
+    # the rows are equally spaced in both panels instead of stretched to the panel height.
+    per_tool = df.groupby("tool_name")["study"].nunique()
+    n_rows = int(per_tool.max()) if len(per_tool) else 0
+    pads = []
+    for tool, n in per_tool.items():
+        first = df.loc[df["tool_name"] == tool, "domain_name"].iloc[0]
+        pads += [
+            {"tool_name": tool, "study": "\u2007" * (i + 1) + tool, "domain_name": first}
+            for i in range(n_rows - int(n))
+        ]
+    pad = pd.DataFrame(pads, columns=["tool_name", "study", "domain_name"])
+    categories = list(pad["study"]) + list(order)
+    df["study"] = pd.Categorical(df["label"], categories=categories)
+    pad["study"] = pd.Categorical(pad["study"], categories=categories)
+    pad["domain_name"] = pd.Categorical(
+        pad["domain_name"], categories=df["domain_name"].cat.categories
+    )
+    padded = set(pad["study"])
     n_studies = df["study"].nunique()
     return (
         ggplot(df, aes(x="domain_name", y="study"))
+        + geom_blank(data=pad)
+        + scale_y_discrete(labels=lambda xs: ["" if x in padded else x for x in xs])
         + geom_point(aes(fill="judgement_name"), size=7, shape="o", color="#333333", stroke=0.3)
         + geom_text(aes(label="symbol"), size=9, fontweight="bold", color="white")
         + facet_wrap("tool_name", scales="free", ncol=2)
