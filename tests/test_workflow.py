@@ -179,6 +179,22 @@ def test_a_cold_run_reproduces_the_committed_processed_files_byte_for_byte(repo)
 
 
 @pytest.mark.workflow
+def test_the_study_table_shows_each_trials_hormone_change_and_bmd_effect(repo):
+    from analysis.report.tables import fmt_ci, fmt_num, md_escape
+
+    studies = (repo / "reports/tables/studies.md").read_text("utf-8")
+    hormones = io.read_processed(repo / "data/processed/effects/hormone_changes.csv")
+    shown = hormones.loc[hormones["compared"]]
+    assert len(shown), "no trial arm with a hormone before and after"
+    for h in shown.itertuples():
+        text = f"{md_escape(fmt_num(h.baseline, 1))} → {md_escape(fmt_num(h.follow_up, 1))}"
+        assert text in studies, (h.study_id, h.arm, h.outcome)
+    effects = io.read_processed(repo / "data/processed/effects/effects.csv")
+    for e in effects.loc[effects["outcome"].str.startswith("bmd_")].itertuples():
+        assert md_escape(fmt_ci(e.yi, e.ci_low, e.ci_high)) in studies, e.study_id
+
+
+@pytest.mark.workflow
 def test_rerunning_gives_byte_identical_outputs(repo):
     before = digests(repo / "data/processed")
     assert "Nothing to be done" in snakemake(repo, "--dry-run").stdout
