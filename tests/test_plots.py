@@ -205,3 +205,24 @@ def test_theme_and_plain_text():
     assert theme_report().themeables["text"].properties["family"] == FONT_FAMILY
     assert plain("a $b$") == r"a \$b\$"
     assert plain(HOSTILE_LABEL, 10) == HOSTILE_LABEL[:9] + "…"
+
+
+def test_cases_legend_names_each_man_by_the_reports_that_describe_him(frames):
+    assert cases.patient_name("pt_x", "rochira_2000;carani_1997") == (
+        "Man of Rochira 2000 / Carani 1997"
+    )
+    assert cases.patient_name("pt_x", float("nan")) == "pt_x"
+    df = cases.cases_data(frames["patient_changes"])
+    assert df["patient"].str.startswith("Man of ").all()
+    assert cases.cases_plot(df).mapping["color"] == "patient"
+
+
+def test_rob_panels_have_the_same_number_of_rows(frames):
+    df = robplot.rob_data(frames["risk_of_bias"], frames["studies"])
+    p = robplot.rob_plot(df)
+    blank = next(layer for layer in p.layers if type(layer.geom).__name__ == "geom_blank")
+    pad = blank.geom.data
+    both = pd.concat([p.data[["tool_name", "study"]], pad[["tool_name", "study"]]])
+    rows = both.groupby("tool_name", observed=True)["study"].nunique()
+    assert len(rows) == 2 and rows.iloc[0] == rows.iloc[1] == rows.max()
+    assert len(pad) == rows.max() - df.loc[df["tool"] == "murad2018", "study_id"].nunique()

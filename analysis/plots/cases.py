@@ -47,7 +47,8 @@ def cases_data(patient_changes: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        ``patient_id, outcome, outcome_name, months, value, note`` (value: percent change)
+        ``patient_id, patient, outcome, outcome_name, months, value, note`` (value: percent
+        change; ``patient``: legend name from the reports, see :func:`patient_name`)
         with ``note`` (dose and estradiol before -> under estrogen) on the end point only;
         bone-mass outcomes with a percent change only.
     """
@@ -68,6 +69,7 @@ def cases_data(patient_changes: pd.DataFrame) -> pd.DataFrame:
         note = plain(textwrap.fill(f"{dose}; {e2}", 34))
         base = {
             "patient_id": r["patient_id"],
+            "patient": patient_name(r["patient_id"], r.get("study_ids")),
             "outcome": r["outcome"],
             "outcome_name": outcome_label(r["outcome"]),
         }
@@ -81,7 +83,8 @@ def cases_data(patient_changes: pd.DataFrame) -> pd.DataFrame:
             }
         )
     out = pd.DataFrame(
-        rows, columns=["patient_id", "outcome", "outcome_name", "months", "value", "note"]
+        rows,
+        columns=["patient_id", "patient", "outcome", "outcome_name", "months", "value", "note"],
     )
     order = list(OUTCOME_LABELS)
     present = sorted(set(out["outcome"]), key=lambda o: (order.index(o) if o in order else 99, o))
@@ -89,6 +92,21 @@ def cases_data(patient_changes: pd.DataFrame) -> pd.DataFrame:
         out["outcome_name"], categories=[outcome_label(o) for o in present]
     )
     return out
+
+
+def patient_name(patient_id: object, study_ids: object) -> str:
+    """Legend name of a man: the report(s) describing him, e.g. ``Man of Bouillon 2004``.
+
+    ``study_ids`` is ``;``-separated ids of the form ``author_year`` (one man may be in several
+    reports); without it the patient id is shown.
+    """
+    if not isinstance(study_ids, str) or not study_ids.strip():
+        return plain(str(patient_id))
+    names = []
+    for sid in study_ids.split(";"):
+        parts = sid.strip().split("_")
+        names.append(" ".join(p.capitalize() for p in parts if p))
+    return plain("Man of " + " / ".join(names))
 
 
 def cases_plot(df: pd.DataFrame):
@@ -110,11 +128,11 @@ def cases_plot(df: pd.DataFrame):
     nrow = (n_facets + ncol - 1) // ncol
     xmax = float(df["months"].max()) if len(df) else 12.0
     return (
-        ggplot(df, aes(x="months", y="value", color="patient_id", group="patient_id"))
+        ggplot(df, aes(x="months", y="value", color="patient", group="patient_id"))
         + geom_hline(yintercept=0, color="#999999", size=0.4)
         + geom_line(size=0.8)
         + geom_point(size=2.2)
-        + geom_text(aes(label="note"), ha="left", nudge_x=0.02 * xmax, size=6.5, show_legend=False)
+        + geom_text(aes(label="note"), ha="left", nudge_x=0.02 * xmax, size=7.5, show_legend=False)
         + facet_wrap("outcome_name", ncol=ncol)
         + scale_x_continuous(expand=(0.03, 0, 0.6 if ncol == 1 else 1.2, 0))
         + scale_y_continuous(expand=(0.05, 0, 0.18, 0))
