@@ -129,7 +129,8 @@ def prisma_plot(c: PrismaCounts):
         right, arrows between them, and the stage names down the left edge.
     """
     ident = "\n".join(f"{k} (n = {v})" for k, v in c.identified.items())
-    reasons = "\n".join(_wrap(f"{k} (n = {v})", 40) for k, v in c.excluded_reasons.items())
+    # one bullet per reason, a blank line apart, so multi-line reasons stay readable
+    reasons = "\n\n".join("• " + _wrap(f"{k} (n = {v})", 40) for k, v in c.excluded_reasons.items())
     h_ex = max(1.0, 0.3 * (reasons.count("\n") + 2) + 0.3)
     # (x centre, y centre, height, text); main column at x = 3, side column at x = 8.
     boxes = [
