@@ -226,3 +226,10 @@ def test_rob_panels_have_the_same_number_of_rows(frames):
     rows = both.groupby("tool_name", observed=True)["study"].nunique()
     assert len(rows) == 2 and rows.iloc[0] == rows.iloc[1] == rows.max()
     assert len(pad) == rows.max() - df.loc[df["tool"] == "murad2018", "study_id"].nunique()
+
+
+def test_scatter_names_each_point_by_study_or_man(frames):
+    assert scatter.source_label("burnett_bowie_2009", "study") == "Burnett Bowie 2009"
+    assert scatter.source_label("ad_de_essen_herrmann", "patient") == "man (Herrmann)"
+    df = scatter.scatter_data(frames["bmd_vs_estradiol"])
+    assert df["point_label"].str.strip().ne("").all()

@@ -8,15 +8,18 @@ from plotnine import (
     facet_wrap,
     geom_hline,
     geom_point,
+    geom_text,
     geom_vline,
     ggplot,
     labs,
     scale_color_manual,
     scale_shape_manual,
+    scale_x_continuous,
+    scale_y_continuous,
     theme,
 )
 
-from analysis.plots.theme import LINE_COLOURS, line_label, outcome_label, theme_report
+from analysis.plots.theme import LINE_COLOURS, line_label, outcome_label, plain, theme_report
 
 
 def _column(df: pd.DataFrame, *prefixes: str) -> str:
@@ -49,12 +52,26 @@ def scatter_data(bmd_vs_estradiol: pd.DataFrame) -> pd.DataFrame:
         f"{outcome_label(o)}, " + ("% change" if sc == "percent" else "absolute change")
         for o, sc in zip(df["outcome"], scales, strict=True)
     ]
+    kinds = df["kind"] if "kind" in df.columns else pd.Series(["study"] * len(df), index=df.index)
+    ids = df["source_id"] if "source_id" in df.columns else pd.Series([""] * len(df))
+    df["point_label"] = [
+        source_label(sid, kind) + "\n" for sid, kind in zip(ids, kinds, strict=True)
+    ]
     censored = df["estradiol_censored"] if "estradiol_censored" in df.columns else False
     df["estradiol_value"] = [
         "at a detection limit" if str(c).lower() == "true" else "measured"
         for c in (censored if isinstance(censored, pd.Series) else [False] * len(df))
     ]
     return df
+
+
+def source_label(source_id: object, kind: object = "study") -> str:
+    """Short name of a point: ``Burnett Bowie 2009`` for a study id, ``man (Herrmann)`` for a
+    patient id (``ad_<country>_<city>_<author>``), shown beside the point."""
+    parts = [p for p in str(source_id).split("_") if p]
+    if str(kind) == "patient":
+        return plain(f"man ({parts[-1].capitalize()})" if parts else str(source_id))
+    return plain(" ".join(p.capitalize() for p in parts))
 
 
 def scatter_plot(df: pd.DataFrame):
@@ -72,12 +89,38 @@ def scatter_plot(df: pd.DataFrame):
     """
     colours = {line_label(k): v for k, v in LINE_COLOURS.items()}
     n = max(1, df["outcome_name"].nunique())
+    df = df.copy()
+    lo = df.groupby("outcome_name", observed=True)["x"].transform(lambda v: min(v.min(), 0.0))
+    hi = df.groupby("outcome_name", observed=True)["x"].transform(lambda v: max(v.max(), 0.0))
+    middle = (lo + hi) / 2
+    df["label_side"] = ["left" if x <= m else "right" for x, m in zip(df["x"], middle, strict=True)]
     return (
         ggplot(df, aes(x="x", y="y", color="line", shape="estradiol_value"))
         + geom_hline(yintercept=0, color="#999999", size=0.4)
         + geom_vline(xintercept=0, color="#999999", size=0.4)
         + geom_point(size=2.6, alpha=0.85)
+        # few points: name each one (study or man) just above it
+        # (the label's trailing line break lifts it clear of the marker on any scale; a
+        # label runs towards the middle of its panel so the panel edge does not cut it)
+        + geom_text(
+            aes(label="point_label"),
+            data=df.loc[df["label_side"] == "left"],
+            ha="left",
+            va="bottom",
+            size=8,
+            show_legend=False,
+        )
+        + geom_text(
+            aes(label="point_label"),
+            data=df.loc[df["label_side"] == "right"],
+            ha="right",
+            va="bottom",
+            size=8,
+            show_legend=False,
+        )
         + facet_wrap("outcome_name", scales="free", ncol=min(n, 2))
+        + scale_x_continuous(expand=(0.08, 0))
+        + scale_y_continuous(expand=(0.12, 0))
         + scale_color_manual(values=colours, name="Evidence line")
         + scale_shape_manual(
             values={"measured": "o", "at a detection limit": "^"}, name="Estradiol change"
