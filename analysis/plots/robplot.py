@@ -104,7 +104,7 @@ def rob_plot(df: pd.DataFrame):
     return (
         ggplot(df, aes(x="domain_name", y="study"))
         + geom_blank(data=pad)
-        + scale_y_discrete(labels=lambda xs: ["" if x in padded else x for x in xs])
+        + scale_y_discrete(labels=lambda xs: ["" if x in padded else str(x) for x in xs])
         + geom_point(aes(fill="judgement_name"), size=7, shape="o", color="#333333", stroke=0.3)
         + geom_text(aes(label="symbol"), size=9, fontweight="bold", color="white")
         + facet_wrap("tool_name", scales="free", ncol=2)
