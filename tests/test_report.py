@@ -255,3 +255,10 @@ def test_pdf_is_byte_identical_between_renders(demo, tmp_path):
     again = tmp_path / "again.pdf"
     render.render_pdf_pandoc(demo["root"] / "report.qmd", again)
     assert again.read_bytes() == demo["pdf"].read_bytes()
+
+
+def test_ledger_shows_assumptions_as_key_value_text_and_keeps_bad_json_as_text():
+    f = demo_frames()
+    seen = _visible(tables.derivations_table(f["derivations"]))
+    assert "r: 0.8" in seen and '"r"' not in seen
+    assert '{"test": "t"} <b>bold</b>' in seen  # not JSON: shown as it is, markup as text

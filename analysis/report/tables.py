@@ -591,6 +591,21 @@ def completeness_table(
     )
 
 
+def _assumptions_text(raw: object) -> str:
+    """A ledger's JSON assumptions as ``key: value; key: value`` (else the text as it is)."""
+    try:
+        parsed = json.loads(str(raw))
+    except (TypeError, ValueError):
+        return "" if raw is None or (isinstance(raw, float) and math.isnan(raw)) else str(raw)
+    if not isinstance(parsed, dict):
+        return json.dumps(parsed, ensure_ascii=False)
+    parts = []
+    for key, value in parsed.items():
+        shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        parts.append(f"{str(key).replace('_', ' ')}: {shown}")
+    return "; ".join(parts)
+
+
 def derivations_table(derivations: pd.DataFrame) -> str:
     """The derivation ledger as an appendix table (``tbl-derivations``).
 
@@ -599,17 +614,14 @@ def derivations_table(derivations: pd.DataFrame) -> str:
     """
     rows = []
     for _, d in derivations.sort_values("derivation_id").iterrows():
-        try:
-            assumptions = json.dumps(json.loads(d["assumptions"]), ensure_ascii=False)
-        except (TypeError, ValueError):
-            assumptions = str(d["assumptions"])
+        assumptions = _assumptions_text(d["assumptions"])
         rows.append(
             [
                 breakable(md_escape(d["derivation_id"])),
                 md_escape(f"{outcome_label(d['outcome'])}, {d['scale']}, step {d['step']}"),
                 md_escape(d["method"]).replace("\\_", "\\_\u200b"),
                 breakable(md_escape(d["inputs"])),
-                breakable(md_escape(assumptions).replace(",", ",\u200b")),
+                breakable(md_escape(assumptions)),
                 md_escape(fmt_num(d["value"], digits_for([d["value"]]) + 1)),
                 breakable(md_escape(d["reference"])),
             ]
