@@ -484,6 +484,7 @@ def grade_table(grade: pd.DataFrame) -> str:
         ["Evidence line", "Outcome", "Certainty", "Downgraded for", "Rationale"],
         caption="GRADE: the rationale of each certainty judgement (data/raw/grade.csv).",
         ident="tbl-grade",
+        widths=[11, 12, 10, 18, 60],
     )
 
 
