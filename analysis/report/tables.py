@@ -589,6 +589,7 @@ def completeness_table(
         "(details in the derivation ledger, @tbl-derivations), what was reported only "
         "in words, and why an effect could not be estimated.",
         ident="tbl-completeness",
+        widths=[14, 14, 7, 12, 60],
     )
 
 
