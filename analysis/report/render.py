@@ -62,6 +62,7 @@ def render_html_pandoc(qmd: Path, html: Path) -> None:
 
 def render_pdf_pandoc(qmd: Path, pdf: Path) -> None:
     """PDF through pandoc's typst writer and the ``typst`` package, rooted at the report dir."""
+    import matplotlib
     import typst
 
     header = qmd.parent / "templates" / "typst-header.typ"
@@ -74,7 +75,17 @@ def render_pdf_pandoc(qmd: Path, pdf: Path) -> None:
     # A fixed creation date keeps the PDF byte-identical between runs (reproducible builds
     # convention: SOURCE_DATE_EPOCH, else the Unix epoch).
     timestamp = int(os.environ.get("SOURCE_DATE_EPOCH", "0"))
-    typst.compile(source, output=str(pdf), root=str(qmd.parent.resolve()), timestamp=timestamp)
+    # Fonts from the lock file, not the machine: matplotlib ships DejaVu Sans, the font the
+    # figures use too, and typst embeds its own fallbacks, so the PDF is the same everywhere.
+    fonts = str(Path(matplotlib.get_data_path()) / "fonts" / "ttf")
+    typst.compile(  # type: ignore[misc]  # the stub binds input and output to one TypeVar
+        source,
+        output=str(pdf),
+        root=str(qmd.parent.resolve()),
+        timestamp=timestamp,
+        font_paths=[fonts],
+        ignore_system_fonts=True,
+    )
 
 
 def render_quarto(qmd: Path, html: Path, pdf: Path, quarto: str) -> None:
