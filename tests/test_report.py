@@ -206,6 +206,18 @@ def test_answer_gives_numbers_per_line_and_words_where_no_number():
     assert "median 14.7% (range 10.7 to 18.8%)" in seen
 
 
+def test_answer_names_the_study_and_its_comparator_when_a_line_has_one_study():
+    f = demo_frames()
+    seen = _visible(
+        tables.answer_text(
+            f["pooled"], f["grade"], f["cases_summary"], effects=f["effects"], studies=f["studies"]
+        )
+    )
+    assert "(95% CI; 1 study (Delta 2003, vs Placebo + T), 23 participants, not pooled)" in seen
+    # a pooled line names no single study
+    assert "pooled over 3 studies, 188 participants" in seen
+
+
 def test_answer_says_which_way_a_confident_result_points():
     f = demo_frames()
     pooled = f["pooled"].copy()

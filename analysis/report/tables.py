@@ -770,6 +770,30 @@ def _direction(lo: float, hi: float) -> str:
     return "no clear difference, the CI including zero"
 
 
+def _single_study_text(
+    effects: pd.DataFrame | None, studies: pd.DataFrame | None, line: str, row: pd.Series
+) -> str:
+    """' (Label, vs comparator)' for a line whose result is one study, so that a reader sees
+    what the treatment was compared with (a placebo, or an active comparator)."""
+    if effects is None or studies is None:
+        return ""
+    eff = effects.loc[
+        (effects["evidence_line"] == line)
+        & (effects["outcome"] == row["outcome"])
+        & (effects["scale"] == row["scale"])
+    ]
+    if len(eff) != 1:
+        return ""
+    study = studies.loc[studies["study_id"] == eff.iloc[0]["study_id"]]
+    if not len(study):
+        return ""
+    label = md_escape(str(study.iloc[0]["label"]))
+    comparator = study.iloc[0].get("comparator")
+    if pd.isna(comparator) or not str(comparator).strip():
+        return f" ({label})"
+    return f" ({label}, vs {md_escape(_clip(str(comparator), 80))})"
+
+
 def answer_text(
     pooled: pd.DataFrame,
     grade: pd.DataFrame,
@@ -852,7 +876,8 @@ def answer_text(
             basis = (
                 f"pooled over {k} studies{n_text}"
                 if truthy(r["pooled"])
-                else f"1 study{n_text}, not pooled"
+                else f"1 study{_single_study_text(effects, studies, line, r)}{n_text}, "
+                "not pooled"
             )
             others = sub["outcome"].nunique() - 1
             more = f" {others} other bone outcome(s) in @tbl-sof." if others > 0 else ""
