@@ -876,8 +876,7 @@ def answer_text(
             basis = (
                 f"pooled over {k} studies{n_text}"
                 if truthy(r["pooled"])
-                else f"1 study{_single_study_text(effects, studies, line, r)}{n_text}, "
-                "not pooled"
+                else f"1 study{_single_study_text(effects, studies, line, r)}{n_text}, not pooled"
             )
             others = sub["outcome"].nunique() - 1
             more = f" {others} other bone outcome(s) in @tbl-sof." if others > 0 else ""
