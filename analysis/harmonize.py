@@ -487,7 +487,8 @@ def _effect_for(
 
 @dataclass(frozen=True)
 class _TotalN:
-    """A total analysed n stated only in free text (config ``reported_total_n``)."""
+    """A total analysed n that a report gives for both arms together (contrasts.csv
+    ``n_analysed``), not per arm."""
 
     n: float
     cells: tuple[str, ...] = ()
@@ -751,7 +752,6 @@ def compute_effects(
     scales: Sequence[str] = ("percent", "absolute"),
     units: Mapping[str, str] | None = None,
     level: float = 0.95,
-    total_n: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """One treatment-minus-control effect per controlled study x outcome x scale.
 
@@ -771,11 +771,10 @@ def compute_effects(
         Canonical unit per outcome for the contrasts.
     level
         Level of the per-study CI written beside ``yi`` (normal quantile).
-    total_n
-        ``{study_id: {"n": ..., "source": ...}}``: a total analysed n that the report gives
-        only in free text (config ``reported_total_n``). Never used for an estimate or its
-        SE; route e's ledger says how a t test on ``n - 2`` df would change the SE. The
-        arms.csv note that states the number is cited as the input.
+
+    A contrast's ``n_analysed`` (a total for both arms, when the report gives no arm n) is
+    never used for an estimate or its SE; route e's ledger says how a t test on ``n - 2``
+    df would change the SE, citing the cell.
 
     Returns
     -------
@@ -805,7 +804,7 @@ def compute_effects(
     wanted = set(outcomes)
 
     roles, notes = _choose_arms(arms, contrasts)
-    notes_n = _total_n_from_notes(arms, total_n or {})
+    notes_n = _total_n_from_contrasts(contrasts)
 
     grouped: dict[tuple[str, str], _Study] = {}
     arm_role = {(s, a): role for s, v in roles.items() for role, (a, _) in v.items()}
@@ -931,19 +930,19 @@ def _choose_arms(
     return roles, notes
 
 
-def _total_n_from_notes(
-    arms: pd.DataFrame, total_n: Mapping[str, Mapping[str, Any]]
-) -> dict[str, _TotalN]:
-    """The configured total analysed n per study, citing the arms.csv note that states it."""
-    out = {}
-    for study_id, entry in total_n.items():
-        n = float(entry["n"])
-        cells: tuple[str, ...] = ()
-        if "note" in arms and ROW in arms:
-            states = arms["note"].fillna("").astype(str).str.contains(rf"\b{n:g}\b")
-            rows = arms.loc[(arms["study_id"] == study_id) & states]
-            cells = tuple(f"arms.csv:{int(r)}:note" for r in rows[ROW])
-        out[study_id] = _TotalN(n, cells, str(entry.get("source", "")))
+def _total_n_from_contrasts(contrasts: pd.DataFrame) -> dict[str, _TotalN]:
+    """Each study's total analysed n (contrasts.csv ``n_analysed``), citing its cell; the
+    first row in file order when a study states it on several contrasts."""
+    out: dict[str, _TotalN] = {}
+    if "n_analysed" not in contrasts:
+        return out
+    for rec in _records(contrasts.sort_values(ROW) if ROW in contrasts else contrasts):
+        n = _num(rec, "n_analysed")
+        if n is None or rec["study_id"] in out:
+            continue
+        cell = f"contrasts.csv:{int(rec[ROW])}:n_analysed" if ROW in rec else ""
+        source = f"{rec.get('source', '')}, {rec.get('location', '')}".strip(", ")
+        out[rec["study_id"]] = _TotalN(n, (cell,) if cell else (), source)
     return out
 
 

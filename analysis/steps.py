@@ -98,7 +98,7 @@ def _effects(
         io.read_processed(arm_outcomes), io.read_table(arms), io.read_table(contrasts),
         io.read_table(studies), io.read_table(risk_of_bias), r=r, outcomes=outcomes,
         scales=config["scales"], units=config["canonical_units"],
-        level=config["pooling"]["level"], total_n=config.get("reported_total_n") or {},
+        level=config["pooling"]["level"],
     )  # fmt: skip
 
 

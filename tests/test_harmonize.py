@@ -346,26 +346,26 @@ def test_the_percent_scale_borrows_the_p_of_the_change_and_says_so():
     assert first["value"] == pytest.approx(100 * (1.102 - 1.121) / 1.121)
 
 
-def test_a_total_n_known_only_from_a_note_states_how_a_t_test_would_change_the_se():
+def test_a_total_analysed_n_states_how_a_t_test_would_change_the_se():
     from scipy import stats
 
     studies = pd.DataFrame({"study_id": ["s1"], "label": ["S"], "year": [2009],
                             "design": ["rct"], "evidence_line": ["ai_older_men"]})  # fmt: skip
     arms = pd.DataFrame({"study_id": ["s1", "s1"], "arm": ["ai", "placebo"],
                          "role": ["treatment", "control"], "n_randomized": [None, None],
-                         "note": ["69 completed", None], "source_row": [2, 3]})  # fmt: skip
+                         "source_row": [2, 3]})  # fmt: skip
     risk = pd.DataFrame({"study_id": ["s1"], "domain": ["overall"], "judgement": ["low"]})
+    contrast = p_contrast().assign(n_analysed=[69])
     effects, ledger, *_ = compute_effects(
-        burnett_bowie_like(), arms, p_contrast(), studies, risk, r=0.5,
+        burnett_bowie_like(), arms, contrast, studies, risk, r=0.5,
         outcomes=["bmd_lumbar_spine"], units=UNITS,
-        total_n={"s1": {"n": 69, "source": "abstract"}},
     )  # fmt: skip
     step = ledger.loc[ledger["scale"] == "absolute"].sort_values("step").iloc[-1]
     assumptions = json.loads(step["assumptions"])
     shrink = 100 * (1 - stats.norm.isf(0.0007) / stats.t.isf(0.0007, 67))
     assert "with t on 67 df" in assumptions["df_note"]
     assert f"{shrink:.1f}% smaller" in assumptions["df_note"]
-    assert "arms.csv:2:note" in step["inputs"]
+    assert "contrasts.csv:2:n_analysed" in step["inputs"]
     # the note never changes the SE: still the normal quantile
     assert only(effects)["sei"] == pytest.approx(0.028 / stats.norm.isf(0.0007))
 

@@ -27,7 +27,6 @@ rule effects:
             "canonical_units",
             "prepost_r",
             "pooling",
-            "reported_total_n",
         ),
     script:
         "../scripts/effects.py"

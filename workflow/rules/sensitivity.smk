@@ -26,7 +26,6 @@ rule sensitivity:
             "canonical_units",
             "prepost_r",
             "pooling",
-            "reported_total_n",
             "sensitivity",
             "few_studies",
         ),
