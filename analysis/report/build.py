@@ -105,79 +105,77 @@ def forest_figures(
     return written
 
 
+def _figure(plot, png: str, snippet_md: str, caption: str, ident: str, alt: str, **kw) -> None:
+    """Save a figure and write the markdown that places it (caption, id, alt text)."""
+    _save(plot, png)
+    _write(snippet_md, tables.figure_md("figures/" + Path(png).name, caption, ident, alt, **kw))
+
+
 def prisma_figure(screening_csv: str, png: str, snippet_md: str) -> None:
     """PRISMA 2020 flow diagram and its markdown (``fig-prisma``)."""
     counts = prisma.prisma_counts(read_csv(screening_csv))
-    _save(prisma.prisma_plot(counts), png)
-    _write(
+    _figure(
+        prisma.prisma_plot(counts),
+        png,
         snippet_md,
-        tables.figure_md(
-            "figures/" + Path(png).name,
-            "PRISMA 2020 flow diagram of the search and selection.",
-            "fig-prisma",
-            prisma.prisma_alt_text(counts),
-            width="80%",
-        ),
+        "PRISMA 2020 flow diagram of the search and selection.",
+        "fig-prisma",
+        prisma.prisma_alt_text(counts),
+        width="80%",
     )
 
 
 def rob_figure(rob_csv: str, studies_csv: str, png: str, snippet_md: str) -> None:
     """Risk-of-bias traffic light and its markdown (``fig-rob``)."""
     df = robplot.rob_data(read_csv(rob_csv), read_csv(studies_csv))
-    _save(robplot.rob_plot(df), png)
     overall = df.loc[df["domain"] == "overall", "judgement"].value_counts()
     summary = ", ".join(f"{n} {j.replace('_', ' ')}" for j, n in overall.items()) or "none"
     alt = (
         f"Traffic-light plot of risk of bias for {df['study_id'].nunique()} studies by domain; "
         f"overall judgements: {summary}."
     )
-    _write(
+    _figure(
+        robplot.rob_plot(df),
+        png,
         snippet_md,
-        tables.figure_md(
-            "figures/" + Path(png).name,
-            "Risk of bias per study and domain (RoB 2 for trials, Murad 2018 for case reports).",
-            "fig-rob",
-            alt,
-        ),
+        "Risk of bias per study and domain (RoB 2 for trials, Murad 2018 for case reports).",
+        "fig-rob",
+        alt,
     )
 
 
 def cases_figure(patient_changes_csv: str, png: str, snippet_md: str) -> None:
     """Case-report panel and its markdown (``fig-cases-bmd``)."""
     df = cases.cases_data(read_csv(patient_changes_csv))
-    _save(cases.cases_plot(df), png)
     alt = (
         f"Line chart of BMD before and under estrogen for {df['patient_id'].nunique()} men "
         f"with aromatase deficiency at {df['outcome'].nunique()} skeletal sites, "
         "labelled with estrogen dose and serum estradiol before and under treatment."
     )
-    _write(
+    _figure(
+        cases.cases_plot(df),
+        png,
         snippet_md,
-        tables.figure_md(
-            "figures/" + Path(png).name,
-            "Men with congenital aromatase deficiency: BMD before and under estrogen, per patient.",
-            "fig-cases-bmd",
-            alt,
-        ),
+        "Men with congenital aromatase deficiency: BMD before and under estrogen, per patient.",
+        "fig-cases-bmd",
+        alt,
     )
 
 
 def scatter_figure(bmd_vs_estradiol_csv: str, png: str, snippet_md: str) -> None:
     """BMD effect vs estradiol change and its markdown (``fig-bmd-vs-estradiol``)."""
     df = scatter.scatter_data(read_csv(bmd_vs_estradiol_csv))
-    _save(scatter.scatter_plot(df), png)
     alt = (
         f"Scatter plot of the effect on BMD against the change in serum estradiol for "
         f"{len(df)} studies or patients, coloured by evidence line."
     )
-    _write(
+    _figure(
+        scatter.scatter_plot(df),
+        png,
         snippet_md,
-        tables.figure_md(
-            "figures/" + Path(png).name,
-            "Effect on BMD against the change in serum estradiol (pmol/L), by evidence line.",
-            "fig-bmd-vs-estradiol",
-            alt,
-        ),
+        "Effect on BMD against the change in serum estradiol (pmol/L), by evidence line.",
+        "fig-bmd-vs-estradiol",
+        alt,
     )
 
 
