@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analysis.pooling import rma
+from analysis.pooling import effect_arrays, rma
 from analysis.warnings import MetaAnalysisWarning
 
 #: Fewer studies than this and both methods are refused unless ``force=True``.
@@ -178,21 +178,6 @@ class TrimFillResult:
         )
 
 
-def _check_inputs(yi: Any, vi: Any) -> tuple[np.ndarray, np.ndarray]:
-    yi = np.asarray(yi, dtype=float)
-    vi = np.asarray(vi, dtype=float)
-    if yi.ndim != 1 or vi.shape != yi.shape:
-        raise ValueError(
-            f"yi and vi must be 1-d arrays of the same length (got shapes {yi.shape} and "
-            f"{vi.shape})"
-        )
-    if not (np.all(np.isfinite(yi)) and np.all(np.isfinite(vi))):
-        raise ValueError("yi and vi must be finite (no NaN or infinite values)")
-    if np.any(vi <= 0):
-        raise ValueError("vi must be > 0 for every study (a sampling variance of 0 has no weight)")
-    return yi, vi
-
-
 def _check_option(name: str, value: Any, allowed: tuple[str, ...]) -> None:
     if value not in allowed:
         raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))} (got {value!r})")
@@ -282,7 +267,7 @@ def egger_test(
     """
     _check_option("model", model, MODELS)
     _check_option("predictor", predictor, PREDICTORS)
-    yi, vi = _check_inputs(yi, vi)
+    yi, vi = effect_arrays(yi, vi)
     k = yi.size
     recorded = _refuse_small_k("Egger's test", k, force)
     if k < 3:
@@ -509,7 +494,7 @@ def trimfill(
     _check_option("estimator", estimator, ESTIMATORS)
     if side is not None:
         _check_option("side", side, SIDES)
-    yi, vi = _check_inputs(yi, vi)
+    yi, vi = effect_arrays(yi, vi)
     k = yi.size
     if k < 2:
         raise ValueError(f"trim-and-fill needs at least 2 studies (k = {k})")

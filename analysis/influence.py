@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.pooling import rma
+from analysis.pooling import effect_arrays, rma
 from analysis.warnings import MetaAnalysisWarning, NotPooledWarning
 
 #: Columns of both frames after the label column and ``k``.
@@ -37,13 +37,7 @@ RESULT_COLUMNS = (
 
 
 def _inputs(yi: Any, vi: Any, slab: Sequence[Any] | None) -> tuple[np.ndarray, np.ndarray, list]:
-    yi = np.asarray(yi, dtype=float)
-    vi = np.asarray(vi, dtype=float)
-    if yi.ndim != 1 or vi.shape != yi.shape:
-        raise ValueError(
-            f"yi and vi must be 1-d arrays of the same length (got shapes {yi.shape} and "
-            f"{vi.shape})"
-        )
+    yi, vi = effect_arrays(yi, vi)
     labels = [f"Study {i + 1}" for i in range(yi.size)] if slab is None else list(map(str, slab))
     if len(labels) != yi.size:
         raise ValueError(f"slab has {len(labels)} labels for k = {yi.size} studies")

@@ -309,6 +309,16 @@ def _check_inputs(yi, vi, method, test, level):
         raise ValueError(f"test must be one of {', '.join(TESTS)}; got {test!r}")
     if not (0 < level < 1):
         raise ValueError(f"level must be in (0, 1); got {level!r}")
+    return effect_arrays(yi, vi)
+
+
+def effect_arrays(yi, vi) -> tuple[np.ndarray, np.ndarray]:
+    """``yi`` and ``vi`` as flat float arrays, refusing what no model can use.
+
+    Raises ValueError for different lengths, no studies, non-finite effects, and
+    sampling variances that are not finite and > 0. The analyses built on :func:`rma`
+    (bias tests, leave-one-out, cumulative) check their inputs with it too.
+    """
     yi = np.asarray(yi, dtype=float).ravel()
     vi = np.asarray(vi, dtype=float).ravel()
     if yi.shape != vi.shape:
