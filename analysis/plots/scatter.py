@@ -134,7 +134,7 @@ def scatter_plot(df: pd.DataFrame):
         )
         + theme_report()
         + theme(
-            figure_size=(9, 3.6 * ((n + 1) // 2) + 1.0),
+            figure_size=(5.75, 3.0 * ((n + 1) // 2) + 1.4),
             legend_direction="vertical",
             legend_box="horizontal",
         )

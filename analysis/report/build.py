@@ -18,7 +18,24 @@ from analysis.plots.theme import OUTCOME_LABELS, line_label, outcome_label
 from analysis.report import tables
 
 log = logging.getLogger(__name__)
-DPI = 150
+DPI = 200
+#: Width of the PDF's text block (A4, pandoc's typst template: 1.25 in margins), inches.
+TEXT_WIDTH_IN = 5.75
+#: Width (inches) each figure is drawn at and placed at, so its type prints at the size it
+#: was drawn (never below :data:`analysis.plots.theme.MIN_PRINT_PT`).
+PLACEMENT = {
+    "forest": TEXT_WIDTH_IN,
+    "forest-summary": TEXT_WIDTH_IN,
+    "prisma": TEXT_WIDTH_IN,
+    "rob": TEXT_WIDTH_IN,
+    "cases": TEXT_WIDTH_IN,
+    "scatter": TEXT_WIDTH_IN,
+}
+
+
+def placed_width(kind: str) -> str:
+    """The width attribute of a figure (``5.75in``): the size it was drawn at."""
+    return f"{PLACEMENT[kind]:g}in"
 
 
 def read_csv(path: str | os.PathLike) -> pd.DataFrame:
@@ -32,14 +49,80 @@ def _write(path: str | os.PathLike, text: str) -> None:
 
 
 def _save(plot, path: str | os.PathLike) -> None:
+    """Save a plotnine plot or a matplotlib figure as PNG (no time stamp: byte-identical)."""
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    plot.save(str(path), dpi=DPI, verbose=False)
+    if hasattr(plot, "savefig"):
+        import matplotlib.pyplot as plt
+
+        plot.savefig(str(path), dpi=DPI, metadata={"Software": None})
+        plt.close(plot)
+    else:
+        plot.save(str(path), dpi=DPI, verbose=False)
     log.info("wrote %s", path)
 
 
 def figure_id(outcome: str, scale: str) -> str:
     """Cross-reference id of a forest plot: ``fig-forest-<outcome>-<scale>`` with hyphens."""
     return f"fig-forest-{outcome}-{scale}".replace("_", "-")
+
+
+def effect_facts(effects: pd.DataFrame, pooled: pd.DataFrame) -> pd.DataFrame:
+    """What the forest plots show, one row per evidence line x outcome x scale, for captions
+    and alt texts.
+
+    Built from ``effects.csv`` and ``pooled.csv`` (the files that exist now); when the
+    findings table (``data/processed/findings/findings.csv``: evidence_line, outcome, scale,
+    status, k, estimate, ci_low, ci_high, studies ...) is in the pipeline, this is the one
+    function to switch to it.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``evidence_line, outcome, scale, unit, k, pooled, estimate, ci_low, ci_high, studies``
+        (``studies``: "label estimate [CI]" per study, ``;``-separated).
+    """
+    rows = []
+    for (line, outcome, scale), g in effects.groupby(
+        ["evidence_line", "outcome", "scale"], sort=False
+    ):
+        sub = pooled.loc[
+            (pooled["evidence_line"] == line)
+            & (pooled["outcome"] == outcome)
+            & (pooled["scale"] == scale)
+        ]
+        is_pooled = len(sub) > 0 and tables.truthy(sub.iloc[0]["pooled"])
+        unit = tables.unit_text(g["unit"].iloc[0], scale)
+        studies = "; ".join(
+            f"{r['label']} {tables.fmt_ci(r['yi'], r['ci_low'], r['ci_high'])}"
+            for _, r in g.iterrows()
+        )
+        rows.append(
+            {
+                "evidence_line": line,
+                "outcome": outcome,
+                "scale": scale,
+                "unit": unit,
+                "k": len(g),
+                "pooled": is_pooled,
+                "estimate": sub.iloc[0]["estimate"] if is_pooled else float("nan"),
+                "ci_low": sub.iloc[0]["ci_low"] if is_pooled else float("nan"),
+                "ci_high": sub.iloc[0]["ci_high"] if is_pooled else float("nan"),
+                "studies": studies,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _fact_text(f: pd.Series) -> str:
+    scale_text = "percent change" if f["scale"] == "percent" else "absolute change"
+    head = (
+        f"{line_label(f['evidence_line'])}, {outcome_label(f['outcome'])} "
+        f"({scale_text}, {f['unit']})"
+    )
+    if f["pooled"]:
+        pooled = tables.fmt_ci(f["estimate"], f["ci_low"], f["ci_high"])
+        return f"{head}: pooled over {f['k']} studies {pooled}; studies {f['studies']}"
+    return f"{head}: {f['studies']}"
 
 
 def forest_figures(
@@ -50,19 +133,19 @@ def forest_figures(
     figures_dir: str = "reports/figures",
     favours: Mapping | None = None,
 ) -> list[str]:
-    """Draw one forest plot per outcome x scale with data and write the figures' markdown.
+    """Draw the summary forest plot and one per outcome x scale pooled somewhere (k >= 2).
 
     Parameters
     ----------
     effects_csv, pooled_csv, weights_csv : str
         Processed files.
     manifest_md : str
-        Markdown written here: one figure (caption, id, alt text) per PNG, in outcome order.
+        Markdown written here: one figure (caption, id, alt text) per PNG; the summary first.
     figures_dir : str
-        Where ``forest-<outcome>-<scale>.png`` are written.
+        Where ``forest-summary.png`` and ``forest-<outcome>-<scale>.png`` are written.
     favours : mapping, optional
         ``{outcome or "default": [left, right]}`` labels under the axis (config
-        ``report.favours``).
+        ``report.favours``); by default one convention, "Lower/Higher with treatment".
 
     Returns
     -------
@@ -70,10 +153,42 @@ def forest_figures(
         The PNG paths written.
     """
     effects, pooled, weights = read_csv(effects_csv), read_csv(pooled_csv), read_csv(weights_csv)
-    order = list(OUTCOME_LABELS)
-    combos = effects[["outcome", "scale"]].drop_duplicates()
-    combos["rank"] = [order.index(o) if o in order else 99 for o in combos["outcome"]]
+    facts = effect_facts(effects, pooled)
     written, blocks = [], []
+    if len(effects):
+        path = Path(figures_dir) / "forest-summary.png"
+        _save(
+            forest.summary_plot(effects, pooled, weights, fig_width=PLACEMENT["forest-summary"]),
+            path,
+        )
+        written.append(str(path))
+        n_pooled = int(facts["pooled"].sum())
+        caption = (
+            "Summary forest plot: every effect, grouped by evidence line and outcome; "
+            "differences are treatment minus control. "
+            + (
+                f"{n_pooled} outcome(s) pooled within a line (diamonds)."
+                if n_pooled
+                else "No outcome has two or more studies in one line: nothing is pooled."
+            )
+        )
+        alt = (
+            "Summary forest plot of effects with 95% confidence intervals. "
+            + ". ".join(_fact_text(f) for _, f in facts.iterrows())
+            + "."
+        )
+        blocks.append(
+            tables.figure_md(
+                "figures/forest-summary.png",
+                tables.md_escape(caption),
+                "fig-forest-summary",
+                alt,
+                width=placed_width("forest-summary"),
+            )
+        )
+    order = list(OUTCOME_LABELS)
+    combos = facts.loc[facts["pooled"], ["outcome", "scale"]].drop_duplicates()
+    combos["rank"] = [order.index(o) if o in order else 99 for o in combos["outcome"]]
     for _, c in combos.sort_values(["rank", "outcome", "scale"]).iterrows():
         outcome, scale = str(c["outcome"]), str(c["scale"])
         studies, subtotals = forest.forest_data(effects, pooled, weights, outcome, scale)
@@ -83,22 +198,31 @@ def forest_figures(
             outcome=outcome,
             scale=scale,
             favours=forest.favours_for(outcome, favours),
+            fig_width=PLACEMENT["forest"],
         )
         name = f"forest-{outcome}-{scale}.png"
         _save(plot, Path(figures_dir) / name)
         written.append(str(Path(figures_dir) / name))
         scale_text = "percent change" if scale == "percent" else "absolute change"
-        lines = ", ".join(line_label(x) for x in subtotals["evidence_line"]) or "none"
+        sel = facts.loc[(facts["outcome"] == outcome) & (facts["scale"] == scale)]
         alt = (
-            f"Forest plot of {outcome_label(outcome)} ({scale_text}): {len(studies)} study "
-            f"estimates with 95% confidence intervals, grouped by evidence line ({lines}), "
-            "with a subtotal diamond where a line has two or more studies."
+            f"Forest plot of {outcome_label(outcome)} ({scale_text}). "
+            + ". ".join(_fact_text(f) for _, f in sel.iterrows())
+            + "."
         )
         caption = (
             f"Forest plot: {tables.md_escape(outcome_label(outcome))}, {scale_text}. "
-            "Subtotals within each evidence line; never pooled across lines."
+            "Pooled within each evidence line with two or more studies; never across lines."
         )
-        blocks.append(tables.figure_md(f"figures/{name}", caption, figure_id(outcome, scale), alt))
+        blocks.append(
+            tables.figure_md(
+                f"figures/{name}",
+                caption,
+                figure_id(outcome, scale),
+                alt,
+                width=placed_width("forest"),
+            )
+        )
     if not blocks:
         blocks.append("No outcome had an effect estimate: no forest plot.\n")
     _write(manifest_md, "\n".join(blocks))
@@ -121,7 +245,7 @@ def prisma_figure(screening_csv: str, png: str, snippet_md: str) -> None:
         "PRISMA 2020 flow diagram of the search and selection.",
         "fig-prisma",
         prisma.prisma_alt_text(counts),
-        width="80%",
+        width=placed_width("prisma"),
     )
 
 
@@ -141,24 +265,80 @@ def rob_figure(rob_csv: str, studies_csv: str, png: str, snippet_md: str) -> Non
         "Risk of bias per study and domain (RoB 2 for trials, Murad 2018 for case reports).",
         "fig-rob",
         alt,
+        width=placed_width("rob"),
     )
 
 
-def cases_figure(patient_changes_csv: str, png: str, snippet_md: str) -> None:
-    """Case-report panel and its markdown (``fig-cases-bmd``)."""
-    df = cases.cases_data(read_csv(patient_changes_csv))
-    alt = (
-        f"Line chart of BMD before and under estrogen for {df['patient_id'].nunique()} men "
-        f"with aromatase deficiency at {df['outcome'].nunique()} skeletal sites, "
-        "labelled with estrogen dose and serum estradiol before and under treatment."
-    )
+def cases_figure(observations_csv: str, patients_csv: str, png: str, snippet_md: str) -> None:
+    """Case courses (``fig-cases-bmd``) and the companion table of every visit per man."""
+    course = cases.course_data(read_csv(observations_csv))
+    patients = read_csv(patients_csv)
+    ages = dict(zip(patients["patient_id"], patients["age_at_estrogen_start_years"], strict=True))
+    fig = cases.cases_plot(course, width=PLACEMENT["cases"])
     _figure(
-        cases.cases_plot(df),
+        fig,
         png,
         snippet_md,
-        "Men with congenital aromatase deficiency: BMD before and under estrogen, per patient.",
+        cases_caption(course),
         "fig-cases-bmd",
-        alt,
+        cases_alt_text(course),
+        width=placed_width("cases"),
+    )
+    blocks = [Path(snippet_md).read_text(encoding="utf-8")]
+    for i, (man, table) in enumerate(cases.course_tables(course, ages).items(), start=1):
+        rows = [[tables.md_escape(v) for v in r] for r in table.itertuples(index=False)]
+        blocks.append(
+            tables.md_table(
+                rows,
+                [tables.md_escape(c) for c in table.columns],
+                caption=f"{tables.md_escape(man)}: every visit under estrogen (@fig-cases-bmd).",
+                ident=f"tbl-course-{i}",
+                align="r" * 2 + "l" + "r" * (len(table.columns) - 3),
+            )
+        )
+    _write(snippet_md, "\n".join(blocks))
+
+
+def cases_caption(course: pd.DataFrame) -> str:
+    """Caption of the case courses: what is drawn and the rule for the dose band."""
+    return (
+        "Men with congenital aromatase deficiency: bone values at every reported visit under "
+        "estrogen, with the dose (top; each printed dose drawn back to the previous visit "
+        "unless the report names its months) and serum estradiol (bottom). Absolute values "
+        "where reported, else the percent change from the start as the report gives it. "
+        "The tables below list every visit."
+    )
+
+
+def cases_alt_text(course: pd.DataFrame) -> str:
+    """Alt text naming each man and his course, visit by visit (values as in the table)."""
+    parts = []
+    for man, g in course.groupby("man", sort=False):
+        sites = []
+        for (outcome, unit), s in g.loc[g["outcome"] != "estradiol"].groupby(
+            ["outcome", "unit"], sort=False
+        ):
+            values = ", ".join(
+                f"{cases._fmt(v, unit)} at {m:g} mo"
+                for m, v in zip(s["months"], s["value"], strict=True)
+            )
+            sites.append(f"{outcome_label(outcome)} ({cases.UNIT_TEXT.get(unit, unit)}) {values}")
+        e2 = g.loc[g["outcome"] == "estradiol"]
+        e2_text = (
+            "estradiol "
+            + ", ".join(
+                f"{c}{v:.0f} at {m:g} mo"
+                for m, v, c in zip(e2["months"], e2["value"], e2["censor"], strict=True)
+            )
+            + " pmol/L"
+            if len(e2)
+            else "estradiol not reported"
+        )
+        parts.append(f"{man}: " + "; ".join([*sites, e2_text]))
+    return (
+        f"Case courses of {course['man'].nunique()} men with aromatase deficiency under estrogen. "
+        + ". ".join(parts)
+        + "."
     )
 
 

@@ -60,7 +60,8 @@ rule figure_rob:
 
 rule figure_cases:
     input:
-        changes="data/processed/cases/patient_changes.csv",
+        observations=rules.harmonize_patients.output.harmonized,
+        patients="data/raw/patients.csv",
         code=[*FIGURE_CODE, "analysis/plots/cases.py"],
     output:
         png="reports/figures/cases-bmd.png",
