@@ -188,18 +188,28 @@ def test_rob_plot_has_one_panel_per_tool_and_all_judgements(frames):
 
 
 def test_scatter_reads_the_regression_columns_and_marks_censored_estradiol(frames):
-    df = scatter.scatter_data(frames["bmd_vs_estradiol"])
-    assert list(df["x"]) == [-40.0, -25.0, 143.0, 88.0]
-    assert list(df["estradiol_value"]).count("at a detection limit") == 1
-    p = scatter.scatter_plot(df)
-    assert p.labels.x == "Change in serum estradiol (pmol/L)"
+    df = scatter.scatter_data(frames["bmd_vs_estradiol"], frames["patient_changes"])
+    # ai_b reports only the treatment arm's estradiol change: left out, and named
+    assert list(df["source_id"]) == ["ai_a", "pt_a", "pt_b"]
+    assert scatter.left_out(frames["bmd_vs_estradiol"]) == ["Ai B"]
+    assert list(df["x"]) == [-40.0, 143.0, 88.0]
+    # pt_a's baseline was "< 7": his change lies between 150 - 7 and 150
+    assert list(zip(df["x_low"], df["x_high"], strict=True)) == [
+        (-40.0, -40.0),
+        (143.0, 150.0),
+        (88.0, 88.0),
+    ]
+    assert list(df["who"]) == ["trial (between arms)"] + ["man (within-man change)"] * 2
+    p = scatter.scatter_plot(df, ["Ai B"])
+    assert p.labels.x.startswith("Change in serum estradiol, pmol/L\n(trials: treatment minus")
+    assert "treatment arm only): Ai B." in " ".join(p.labels.caption.split())
 
 
 def test_scatter_keeps_percent_scale_per_outcome_when_present(frames):
     both = frames["bmd_vs_estradiol"]
     absolute = both.assign(scale="absolute", bmd_effect=both["bmd_effect"] / 100)
     df = scatter.scatter_data(pd.concat([both, absolute], ignore_index=True))
-    assert set(df["scale"]) == {"percent"} and len(df) == len(both)
+    assert set(df["scale"]) == {"percent"} and len(df) == len(both) - 1  # ai_b left out
     only_absolute = scatter.scatter_data(absolute)
     assert set(only_absolute["outcome_name"]) == {"Lumbar spine BMD, absolute change"}
 

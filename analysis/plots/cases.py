@@ -231,7 +231,8 @@ def cases_plot(course: pd.DataFrame, width: float = 5.75):
             0.01,
             0.005,
             "Dose band: estrogen dose as printed (µg/wk, µg patch ×2/wk or mg/d; "
-            "heights comparable within a man only).\n○ ringed: peak; value printed at peak and last visit. "
+            "heights comparable within a man only).\n"
+            "○ ringed: peak; value printed at peak and last visit. "
             "▽ with a bar to 0: estradiol below the assay's detection limit (<).",
             fontsize=FONT - 0.5,
             va="bottom",

@@ -342,20 +342,58 @@ def cases_alt_text(course: pd.DataFrame) -> str:
     )
 
 
-def scatter_figure(bmd_vs_estradiol_csv: str, png: str, snippet_md: str) -> None:
+def scatter_figure(
+    bmd_vs_estradiol_csv: str, png: str, snippet_md: str, patient_changes_csv: str | None = None
+) -> None:
     """BMD effect vs estradiol change and its markdown (``fig-bmd-vs-estradiol``)."""
-    df = scatter.scatter_data(read_csv(bmd_vs_estradiol_csv))
+    raw = read_csv(bmd_vs_estradiol_csv)
+    changes = read_csv(patient_changes_csv) if patient_changes_csv else None
+    df = scatter.scatter_data(raw, changes)
+    missing = scatter.left_out(raw)
+    points = "; ".join(
+        f"{r['point_label'].strip()}, {r['outcome_name']}: BMD {tables.fmt_num(r['y'], 2)}, "
+        + (
+            f"estradiol change {tables.fmt_num(r['x'], 0)} pmol/L"
+            if r["x_low"] == r["x_high"]
+            else f"estradiol change between {tables.fmt_num(r['x_low'], 0)} and "
+            f"{tables.fmt_num(r['x_high'], 0)} pmol/L (a value below the detection limit)"
+        )
+        for _, r in df.iterrows()
+    )
+    gone = (
+        f" Left out: {', '.join(missing)} (treatment arm's estradiol change only)."
+        if missing
+        else ""
+    )
     alt = (
-        f"Scatter plot of the effect on BMD against the change in serum estradiol for "
-        f"{len(df)} studies or patients, coloured by evidence line."
+        f"Scatter plot of the effect on BMD against the change in serum estradiol. {points}.{gone}"
+    )
+    months_x = sorted({f"{m:g}" for m in df.get("estradiol_months", pd.Series()).dropna()})
+    timing = (
+        f" Estradiol change at {', '.join(months_x)} months; BMD at the effect's own timepoint "
+        "(a man's last visit for both)."
+        if months_x
+        else ""
+    )
+    caption = (
+        "Effect on BMD against the change in serum estradiol (pmol/L). Trials: between-arm "
+        "difference in both; men with aromatase deficiency: change within the man (squares)."
+        + timing
+        + (
+            f" Left out: {tables.md_escape(', '.join(missing))} (estradiol change reported for the "
+            "treatment arm only)."
+            if missing
+            else ""
+        )
     )
     _figure(
-        scatter.scatter_plot(df),
+        scatter.scatter_plot(df, missing, width=PLACEMENT["scatter"]),
         png,
         snippet_md,
-        "Effect on BMD against the change in serum estradiol (pmol/L), by evidence line.",
+        caption,
         "fig-bmd-vs-estradiol",
         alt,
+        width=placed_width("scatter"),
     )
 
 

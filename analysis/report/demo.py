@@ -268,6 +268,12 @@ def demo_frames() -> dict[str, pd.DataFrame]:
             "bmd_se": [0.6, 0.8, None, None],
             "estradiol_change": [-40.0, -25.0, 143.0, 88.0],
             "estradiol_censored": [False, False, True, False],
+            "estradiol_basis": [
+                "treatment arm change minus control arm change (hormone_changes.csv)",
+                "treatment arm change only; control arm not reported (hormone_changes.csv)",
+                "after minus before estrogen, per man",
+                "after minus before estrogen, per man",
+            ],
         }
     )
     grid = pd.DataFrame(
@@ -497,6 +503,7 @@ def build_demo_report(reports_src, dest, *, figures: bool = True) -> dict[str, s
             p["bmd_vs_estradiol"],
             str(f / "bmd-vs-estradiol.png"),
             str(t / "fig-bmd-vs-estradiol.md"),
+            p["patient_changes"],
         )
     else:
         from analysis.report.tables import figure_md, md_escape

@@ -77,6 +77,7 @@ rule figure_cases:
 rule figure_bmd_vs_estradiol:
     input:
         table="data/processed/regression/bmd_vs_estradiol.csv",
+        changes="data/processed/cases/patient_changes.csv",
         code=[*FIGURE_CODE, "analysis/plots/scatter.py"],
     output:
         png="reports/figures/bmd-vs-estradiol.png",
