@@ -225,6 +225,11 @@ def forest_figures(
         )
     if not blocks:
         blocks.append("No outcome had an effect estimate: no forest plot.\n")
+    # a forest plot of an earlier run that is no longer drawn must not linger in reports/
+    for old in Path(figures_dir).glob("forest-*.png"):
+        if str(old) not in written:
+            old.unlink()
+            log.info("removed %s (no longer drawn)", old)
     _write(manifest_md, "\n".join(blocks))
     return written
 

@@ -37,7 +37,10 @@ function Div(div)
       blocks:insert(pandoc.RawBlock("typst", string.format(
         '#block(width: 100%%, inset: 9pt, radius: 3pt, fill: rgb("%s"), stroke: (left: 3pt + rgb("%s")))[',
         spec[3], spec[2])))
-      blocks:insert(head)
+      -- a heading, but not listed in the contents that follow it
+      blocks:insert(pandoc.RawBlock("typst", string.format("#heading(level: %d, outlined: false)[", level)))
+      blocks:insert(pandoc.Plain(title))
+      blocks:insert(pandoc.RawBlock("typst", "]" .. (div.identifier ~= "" and (" <" .. div.identifier .. ">") or "")))
       blocks:extend(content)
       blocks:insert(pandoc.RawBlock("typst", "]"))
       return blocks

@@ -38,7 +38,46 @@ local function toc(blocks)
   return items
 end
 
+-- Typst: a paragraph that introduces a figure stays on the figure's page (sticky), and so
+-- does the heading before it, so no heading or lead-in is left alone at the foot of a page.
+local function keep_with_figures(blocks)
+  local out = pandoc.List()
+  for i, b in ipairs(blocks) do
+    local nxt = blocks[i + 1]
+    if b.t == "Para" and nxt and nxt.t == "Figure" then
+      out:insert(pandoc.RawBlock("typst", "#block(sticky: true)["))
+      out:insert(b)
+      out:insert(pandoc.RawBlock("typst", "]"))
+    else
+      out:insert(b)
+    end
+  end
+  return out
+end
+
+-- Typst: consecutive landscape divs share one run of landscape pages (a new page only where
+-- the orientation changes, so a short landscape section does not leave a page half empty).
+local LANDSCAPE = "#page(flipped: true, margin: (x: 0.8in, y: 0.9in))["
+
+local function landscape_pages(blocks)
+  local out, open = pandoc.List(), false
+  for _, b in ipairs(blocks) do
+    local is_landscape = b.t == "Div" and b.classes:includes("landscape")
+    if is_landscape and not open then
+      out:insert(pandoc.RawBlock("typst", LANDSCAPE))
+      open = true
+    elseif not is_landscape and open then
+      out:insert(pandoc.RawBlock("typst", "]"))
+      open = false
+    end
+    if is_landscape then out:extend(b.content) else out:insert(b) end
+  end
+  if open then out:insert(pandoc.RawBlock("typst", "]")) end
+  return out
+end
+
 function Pandoc(doc)
+  if is_typst then doc.blocks = keep_with_figures(landscape_pages(doc.blocks)) end
   local out = pandoc.List()
   local all = pandoc.List()
   doc:walk({ Header = function(h) all:insert(h) end })
@@ -57,14 +96,6 @@ function Pandoc(doc)
   end
   doc.blocks = out
   return doc
-end
-
-function Div(div)
-  if not div.classes:includes("landscape") or not is_typst then return nil end
-  local blocks = pandoc.List({ pandoc.RawBlock("typst", "#page(flipped: true)[") })
-  blocks:extend(div.content)
-  blocks:insert(pandoc.RawBlock("typst", "]"))
-  return blocks
 end
 
 function Span(span)
