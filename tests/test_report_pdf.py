@@ -46,14 +46,15 @@ def words_outside_text_block(pdf: Path, tolerance_pt: float = 1.0) -> list[str]:
 
 
 def invisible_characters(pdf: Path) -> list[str]:
-    """Lines of the PDF's text holding a character without a glyph (soft hyphen allowed at
-    the end of a line only: it is the hyphen printed where a word was broken)."""
+    """Lines of the PDF's text holding a character without a glyph (a soft hyphen is allowed
+    where a printed line ends, before a space or the line's end: it is the hyphen printed
+    where typst broke a word; pdftotext puts table cells side by side on one line)."""
     text = subprocess.run(
         ["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True
     ).stdout
     bad = []
     for line in text.splitlines():
-        if any(ch in line for ch in INVISIBLE) or "\u00ad" in line.rstrip("\u00ad"):
+        if any(ch in line for ch in INVISIBLE) or re.search("\u00ad(?=\\S)", line):
             bad.append(line)
     return bad
 

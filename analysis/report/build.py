@@ -298,7 +298,7 @@ def cases_figure(observations_csv: str, patients_csv: str, png: str, snippet_md:
                 [tables.md_escape(c) for c in table.columns],
                 caption=f"{tables.md_escape(man)}: every visit under estrogen (@fig-cases-bmd).",
                 ident=f"tbl-course-{i}",
-                align="r" * 2 + "l" + "r" * (len(table.columns) - 3),
+                align="".join("l" if c == "Dose" else "r" for c in table.columns),
             )
         )
     _write(snippet_md, "\n".join(blocks))
