@@ -106,8 +106,11 @@ def test_html_references_no_external_resource(demo):
 
 
 def test_callouts_become_styled_boxes(demo):
-    assert '<div class="callout callout-note">' in demo["html"]
+    assert '<div class="callout callout-important">' in demo["html"]
     assert '<div class="callout-title">' in demo["html"]
+    # the answer's callout has a real heading (heading="1"), not a bold title
+    assert re.search(r'<section id="the-answer" class="[^"]*callout callout-note"', demo["html"])
+    assert '<h1 class="unnumbered callout-heading">The answer</h1>' in demo["html"]
     typ = render._pandoc(demo["root"] / "report.qmd", "typst", [])
     assert b'#block(width: 100%, inset: 9pt, radius: 3pt, fill: rgb("#eaf2fb")' in typ
     assert b"callout-note" not in typ
@@ -174,7 +177,11 @@ def test_rationale_folds_in_html_and_is_left_to_the_appendix_in_pdf(demo):
     assert "<details><summary>Rationale</summary>" in demo["html"]
     typ = render._pandoc(demo["root"] / "report.qmd", "typst", [])
     assert b"<details>" not in typ and b"Rationale" in typ  # the appendix table's header
-    assert b"#page(flipped: true)[" in typ  # wide tables on landscape pages
+    # wide tables on landscape pages; consecutive landscape sections share one run of pages
+    qmd = (demo["root"] / "report.qmd").read_text(encoding="utf-8")
+    divs = qmd.count("::: {.landscape}")
+    runs = typ.count(b"#page(flipped: true, margin: (x: 0.8in, y: 0.9in))[")
+    assert divs == 5 and runs == 3
 
 
 def test_completeness_table_names_derivations_and_words_only_results():
