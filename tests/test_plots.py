@@ -458,3 +458,56 @@ def test_every_figure_prints_no_text_below_7_pt(frames):
         placed = float(build.placed_width(kind).removesuffix("in"))
         assert placed <= build.TEXT_WIDTH_IN
         assert _smallest_printed_pt(fig, placed) >= MIN_PRINT_PT, kind
+
+
+def test_arm_columns_show_each_arm_as_reported_only_where_one_pair_of_arms_exists():
+    effects = pd.DataFrame(
+        {
+            "study_id": ["s1", "s1", "s2"],
+            "outcome": ["bmd_lumbar_spine"] * 3,
+            "scale": ["absolute", "percent", "absolute"],
+            "timepoint_months": [12, 12, 12],
+        }
+    )
+    arm_outcomes = pd.DataFrame(
+        {
+            "study_id": ["s1", "s1", "s1", "s2"],
+            "arm": ["ai", "ai", "pl", "ai1"],
+            "outcome": ["bmd_lumbar_spine"] * 4,
+            "timepoint_months": [12, 12, 12, 12],
+            "measure": ["final", "change", "final", "change"],
+            "n": [None, 30, None, 10],
+            "mean": [1.102, -0.0213, 1.189, -0.02],
+            "sd": [0.138, 0.03, None, 0.01],
+            "se": [None, None, 0.0251, None],
+        }
+    )
+    arms = pd.DataFrame(
+        {
+            "study_id": ["s1", "s1", "s2", "s2", "s2"],
+            "arm": ["ai", "pl", "ai1", "ai2", "pl"],
+            "role": ["treatment", "control", "treatment", "treatment", "control"],
+        }
+    )
+    cols = forest.arm_columns(effects, arm_outcomes, arms)
+    # the change is preferred to the value at follow-up; an SE is named as such
+    assert list(cols["treatment_text"]) == ["Δ −0.0213 (0.03)", "", ""]
+    assert list(cols["control_text"]) == ["1.189 (SE 0.0251)", "", ""]
+    # s2 has two treatment arms: which one the effect compares is unknown, so none is shown
+
+
+def test_summary_forest_puts_each_arm_under_its_study(frames):
+    arm_text = pd.DataFrame(
+        {
+            "study_id": ["ai_a"],
+            "outcome": ["bmd_lumbar_spine"],
+            "scale": ["percent"],
+            "treatment_text": ["Δ −1.5 (2.1)"],
+            "control_text": [""],
+        }
+    )
+    p = forest.summary_plot(
+        frames["effects"], frames["pooled"], frames["weights"], arm_text=arm_text
+    )
+    texts = _texts(p)
+    assert "treatment Δ −1.5 (2.1)" in texts and "control not reported" in texts

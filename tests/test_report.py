@@ -281,3 +281,24 @@ def test_ledger_shows_assumptions_as_key_value_text_and_keeps_bad_json_as_text()
     seen = _visible(tables.derivations_table(f["derivations"]))
     assert "r: 0.8" in seen and '"r"' not in seen
     assert '{"test": "t"} <b>bold</b>' in seen  # not JSON: shown as it is, markup as text
+
+
+def test_report_text_colours_have_at_least_4_5_to_1_contrast_on_every_background():
+    from analysis.plots.theme import contrast_ratio
+
+    css = (Path(__file__).resolve().parents[1] / "reports/templates/report.css").read_text()
+    text = set(re.findall(r"(?<![-\w])color:\s*(#[0-9a-fA-F]{3,6})", css))
+    backgrounds = set(re.findall(r"background:\s*(#[0-9a-fA-F]{3,6})", css)) | {"#ffffff"}
+
+    def full(c: str) -> str:
+        c = c.lstrip("#")
+        return "#" + ("".join(ch * 2 for ch in c) if len(c) == 3 else c)
+
+    assert text and len(backgrounds) > 3
+    low = [
+        (t, b, round(contrast_ratio(full(t), full(b)), 2))
+        for t in text
+        for b in backgrounds
+        if contrast_ratio(full(t), full(b)) < 4.5
+    ]
+    assert low == []

@@ -504,6 +504,88 @@ def forest_plot(
     return p
 
 
+def arm_columns(
+    effects: pd.DataFrame, arm_outcomes: pd.DataFrame, arms: pd.DataFrame
+) -> pd.DataFrame:
+    """Per-arm data (mean, SD or SE, n) behind each absolute-scale effect, as printed.
+
+    A study's arms are its one ``treatment`` and one ``control`` arm of ``arms.csv`` (a study
+    with more arms of a role shows none: which pair an effect compares is not in the table);
+    the values are the arm's row of ``arm_outcomes.csv`` at the effect's outcome and
+    timepoint, a change from baseline ("Δ") where reported, else the value at follow-up.
+    Percent-scale effects are derived from these, so they show none.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``study_id, outcome, scale, treatment_text, control_text`` (empty text: none).
+    """
+    rows = []
+    roles = arms.groupby(["study_id", "role"])["arm"].agg(list) if len(arms) else pd.Series()
+    for _, e in effects.iterrows():
+        texts = {"treatment": "", "control": ""}
+        if e["scale"] == "absolute":
+            for role in texts:
+                names = roles.get((e["study_id"], role), [])
+                if len(names) != 1:
+                    continue
+                sel = arm_outcomes.loc[
+                    (arm_outcomes["study_id"] == e["study_id"])
+                    & (arm_outcomes["arm"] == names[0])
+                    & (arm_outcomes["outcome"] == e["outcome"])
+                    & (arm_outcomes["timepoint_months"].astype(float)
+                       == float(e.get("timepoint_months", np.nan)))
+                ]  # fmt: skip
+                if len(sel) == 0:
+                    continue
+                ordered = sel.assign(_c=sel["measure"] != "change").sort_values("_c")
+                texts[role] = _arm_text(ordered.iloc[0])
+        rows.append(
+            {
+                "study_id": e["study_id"],
+                "outcome": e["outcome"],
+                "scale": e["scale"],
+                "treatment_text": texts["treatment"],
+                "control_text": texts["control"],
+            }
+        )
+    cols = ["study_id", "outcome", "scale", "treatment_text", "control_text"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def _arm_lines(arm_text: pd.DataFrame | None, study_id: str, outcome: str, scale: str) -> list[str]:
+    """``["treatment 1.102 (0.138)", "control 1.189 (0.146)"]`` for a study, [] without data."""
+    if arm_text is None:
+        return []
+    a = arm_text.loc[
+        (arm_text["study_id"] == study_id)
+        & (arm_text["outcome"] == outcome)
+        & (arm_text["scale"] == scale)
+    ]
+    if len(a) == 0 or not (a.iloc[0]["treatment_text"] or a.iloc[0]["control_text"]):
+        return []
+    t, c = (
+        a.iloc[0]["treatment_text"] or "not reported",
+        a.iloc[0]["control_text"] or "not reported",
+    )
+    return [f"treatment {t}", f"control {c}"]
+
+
+def _arm_text(r: pd.Series) -> str:
+    """``Δ −1.8 (1)``: mean (SD, or "SE x" when only an SE is given); n is in its column."""
+
+    def g(x: float) -> str:  # as printed: at most 4 significant digits (unit conversions)
+        return f"{float(x):.4g}".replace("-", "−")
+
+    spread = ""
+    if pd.notna(r.get("sd")):
+        spread = f" ({g(r['sd'])})"
+    elif pd.notna(r.get("se")):
+        spread = f" (SE {g(r['se'])})"
+    delta = "Δ " if r["measure"] == "change" else ""
+    return f"{delta}{g(r['mean'])}{spread}"
+
+
 def summary_plot(
     effects: pd.DataFrame,
     pooled: pd.DataFrame,
@@ -511,6 +593,7 @@ def summary_plot(
     *,
     fig_width: float = 5.75,
     outcome_order: Sequence[str] | None = None,
+    arm_text: pd.DataFrame | None = None,
 ):
     """One overview forest plot of every effect, grouped by evidence line and outcome.
 
@@ -530,6 +613,9 @@ def summary_plot(
         Width in inches it is placed at.
     outcome_order : sequence of str, optional
         Outcome codes in display order (default: the vocabulary's order).
+    arm_text : pandas.DataFrame, optional
+        From :func:`arm_columns`: each arm's mean (SD) as reported, on grey lines under the
+        study (the n per arm is in its column, from ``effects.csv``).
 
     Returns
     -------
@@ -612,6 +698,9 @@ def summary_plot(
             cis.append({"x": u(r["ci_low"]), "xend": u(r["ci_high"]), "y": y})
             size = 2.4 if pd.isna(w) else 1.5 + 3.0 * math.sqrt(float(w) / 100)
             squares.append({"x": u(r["yi"]), "y": y, "size": size})
+            for arm_line in _arm_lines(arm_text, r["study_id"], outcome, scale):
+                y -= 0.8
+                text(xl + 0.16, arm_line, col="#444444")
         if pooled_here:
             s = sub.iloc[0]
             k = int(s["k"])
@@ -716,7 +805,13 @@ def summary_plot(
         caption=textwrap.fill(
             "Differences are treatment minus control (case reports: under minus before "
             "estrogen, within the man); each block has its own axis, symmetric about no effect. "
-            "Squares: single studies (sized by weight where pooled); diamonds: pooled results "
+            + (
+                "Grey lines under a study: its arms as reported, mean (SD, or SE where only "
+                "that is given); Δ: change from baseline, else the value at follow-up. "
+                if arm_text is not None
+                else ""
+            )
+            + "Squares: single studies (sized by weight where pooled); diamonds: pooled results "
             "only, within one evidence line, never across lines."
             + ("" if not pooled["pooled"].map(_truthy).any() else " " + footnote(pooled)),
             int(fig_width * 17),

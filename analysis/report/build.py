@@ -132,6 +132,8 @@ def forest_figures(
     manifest_md: str,
     figures_dir: str = "reports/figures",
     favours: Mapping | None = None,
+    arm_outcomes_csv: str | None = None,
+    arms_csv: str | None = None,
 ) -> list[str]:
     """Draw the summary forest plot and one per outcome x scale pooled somewhere (k >= 2).
 
@@ -146,6 +148,9 @@ def forest_figures(
     favours : mapping, optional
         ``{outcome or "default": [left, right]}`` labels under the axis (config
         ``report.favours``); by default one convention, "Lower/Higher with treatment".
+    arm_outcomes_csv, arms_csv : str, optional
+        ``harmonize/arm_outcomes.csv`` and ``raw/arms.csv``: each arm's data as reported,
+        shown under its study in the summary plot (:func:`analysis.plots.forest.arm_columns`).
 
     Returns
     -------
@@ -157,10 +162,15 @@ def forest_figures(
     written, blocks = [], []
     if len(effects):
         path = Path(figures_dir) / "forest-summary.png"
-        _save(
-            forest.summary_plot(effects, pooled, weights, fig_width=PLACEMENT["forest-summary"]),
-            path,
+        arm_text = (
+            forest.arm_columns(effects, read_csv(arm_outcomes_csv), read_csv(arms_csv))
+            if arm_outcomes_csv and arms_csv
+            else None
         )
+        plot = forest.summary_plot(
+            effects, pooled, weights, fig_width=PLACEMENT["forest-summary"], arm_text=arm_text
+        )
+        _save(plot, path)
         written.append(str(path))
         n_pooled = int(facts["pooled"].sum())
         caption = (

@@ -11,6 +11,8 @@ rule figure_forest:
         effects="data/processed/effects/effects.csv",
         pooled="data/processed/pool/pooled.csv",
         weights="data/processed/pool/weights.csv",
+        arm_outcomes=rules.harmonize_arms.output.harmonized,
+        arms="data/raw/arms.csv",
         code=[*FIGURE_CODE, "analysis/plots/forest.py"],
     output:
         manifest="reports/tables/forest-figures.md",
