@@ -181,7 +181,7 @@ def test_rationale_folds_in_html_and_is_left_to_the_appendix_in_pdf(demo):
     qmd = (demo["root"] / "report.qmd").read_text(encoding="utf-8")
     divs = qmd.count("::: {.landscape}")
     runs = typ.count(b"#page(flipped: true, margin: (x: 0.8in, y: 0.9in))[")
-    assert divs == 5 and runs == 3
+    assert divs == 6 and runs == 3
 
 
 def test_completeness_table_names_derivations_and_words_only_results():

@@ -119,6 +119,6 @@ def rob_plot(df: pd.DataFrame):
             panel_grid_major=element_blank(),
             axis_text_x=element_text(rotation=35, ha="right"),
             axis_ticks=element_blank(),
-            figure_size=(5.75, max(2.8, 0.26 * n_studies + 2.0)),
+            figure_size=(5.75, max(2.6, 0.21 * n_studies + 1.8)),
         )
     )
