@@ -137,3 +137,20 @@ def test_shipped_pdf_has_alt_text_for_every_figure():
     )
     assert n_figures == len(alts) == len(placed) >= 5
     assert all(len(a) > 40 for a in alts)
+
+
+def test_shipped_figures_are_placed_at_the_width_they_were_drawn():
+    # the printed type size equals the drawn size (>= 7 pt, test_plots) only if the PNG's
+    # width at its dpi is the width the PDF places it at
+    import struct
+
+    from analysis.report import build
+
+    snippets = "\n".join(p.read_text(encoding="utf-8") for p in (REPORTS / "tables").glob("*.md"))
+    placed = re.findall(r"\]\((figures/[^)]+\.png)\)\{[^}]*width=\"([\d.]+)in\"", snippets)
+    assert len(placed) >= 5
+    for image, width in placed:
+        header = (REPORTS / image).read_bytes()[16:24]
+        px = struct.unpack(">II", header)[0]
+        assert px / build.DPI == pytest.approx(float(width), abs=0.01), image
+        assert float(width) <= build.TEXT_WIDTH_IN
