@@ -190,7 +190,7 @@ def test_completeness_table_names_derivations_and_words_only_results():
         f["effects"], f["derivations"], f["reported_in_words"], f["studies"], f["not_estimable"]
     )
     seen = _visible(md)
-    assert "d1: sd_change; d2: se_from_sd" in seen
+    assert "1. sd change; 2. se from sd" in seen  # the ledger's steps, in words, no ids
     assert "in words only (no number)" in seen
     assert "Beta 2005 Total hip BMD absolute not estimable a between-group p-value" in seen
 

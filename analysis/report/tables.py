@@ -514,11 +514,20 @@ def completeness_table(
     methods = (
         derivations.groupby("derivation_id")["method"].first().to_dict() if len(derivations) else {}
     )
+    steps = (
+        derivations.groupby("derivation_id")["step"].first().to_dict()
+        if len(derivations) and "step" in derivations
+        else {}
+    )
     entries = []
     for _, e in effects.iterrows():
         if truthy(e["derived"]):
             ids = [i for i in str(e["derivation_ids"]).split(";") if i and i != "nan"]
-            how = "; ".join(f"{i}: {methods.get(i, '?')}" for i in ids)
+            # the ledger's steps in words (its ids are in the appendix, not in this table)
+            how = "; ".join(
+                f"{steps.get(i, n)}. {_method_words(methods.get(i, '?'))}"
+                for n, i in enumerate(ids, start=1)
+            )
             status, how = "derived", breakable(md_escape(how))
         else:
             status, how = "as reported", ""
@@ -590,6 +599,13 @@ def completeness_table(
         ident="tbl-completeness",
         widths=[14, 14, 7, 12, 60],
     )
+
+
+def _method_words(method: object) -> str:
+    """A ledger method in words: its description after the code (``code: words``), else
+    the code with spaces."""
+    text = str(method)
+    return text.split(": ", 1)[1] if ": " in text else text.replace("_", " ")
 
 
 def _assumptions_text(raw: object) -> str:
