@@ -511,3 +511,52 @@ def test_summary_forest_puts_each_arm_under_its_study(frames):
     )
     texts = _texts(p)
     assert "treatment Δ −1.5 (2.1)" in texts and "control not reported" in texts
+
+
+def test_summary_forest_taller_than_a_page_is_split_by_evidence_line(tmp_path):
+    outcomes = ["bmd_lumbar_spine", "bmd_femoral_neck", "bmd_total_hip", "estradiol"]
+    outcomes += ["testosterone", "ctx", "p1np", "lh", "fsh", "shbg"]
+    rows = []
+    for line in ("ai_older_men", "ai_boys"):
+        for outcome in outcomes:
+            for i in range(3):
+                rows.append(
+                    {
+                        "study_id": f"{line}_{i}",
+                        "label": f"Study {i} 20{10 + i}",
+                        "year": 2010 + i,
+                        "evidence_line": line,
+                        "outcome": outcome,
+                        "scale": "absolute",
+                        "unit": "pmol/L",
+                        "yi": -1.0 + i,
+                        "ci_low": -2.0 + i,
+                        "ci_high": 0.0 + i,
+                        "n_treatment": 20,
+                        "n_control": 20,
+                        "derived": False,
+                    }
+                )
+    effects = pd.DataFrame(rows)
+    pooled = effects[["evidence_line", "outcome", "scale", "unit"]].drop_duplicates()
+    pooled = pooled.assign(pooled=False, k=3, estimate=0.0, ci_low=-1.0, ci_high=1.0)
+    weights = pd.DataFrame(columns=["evidence_line", "outcome", "scale", "study_id", "weight"])
+    paths = {}
+    for name, frame in (("effects", effects), ("pooled", pooled), ("weights", weights)):
+        paths[name] = tmp_path / f"{name}.csv"
+        frame.to_csv(paths[name], index=False)
+    written = build.forest_figures(
+        paths["effects"], paths["pooled"], paths["weights"], tmp_path / "f.md", tmp_path / "fig"
+    )
+    names = [p.rsplit("/", 1)[-1] for p in written]
+    assert names[0] == "forest-summary.png" and len(names) >= 3  # the lines and their parts
+    assert names[1:] == [f"forest-summary-{i}.png" for i in range(2, len(names) + 1)]
+    md = (tmp_path / "f.md").read_text(encoding="utf-8")
+    assert "{#fig-forest-summary " in md and "{#fig-forest-summary-2 " in md
+    assert "Summary forest plot: Aromatase inhibitor in boys" in md
+    # every part fits a page, and every block is drawn once
+    from PIL import Image
+
+    heights = [Image.open(p).size[1] / build.DPI for p in written]
+    assert max(heights) <= build.MAX_FIGURE_HEIGHT_IN
+    assert md.count("Study 0 2010 ") == 2 * len(outcomes)

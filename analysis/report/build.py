@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.plots import cases, forest, prisma, robplot, scatter
-from analysis.plots.theme import OUTCOME_LABELS, line_label, outcome_label
+from analysis.plots.theme import OUTCOME_LABELS, line_label, line_order, outcome_label
 from analysis.report import tables
 
 log = logging.getLogger(__name__)
@@ -125,6 +125,48 @@ def _fact_text(f: pd.Series) -> str:
     return f"{head}: {f['studies']}"
 
 
+#: Tallest figure (inches) that fits an A4 portrait text block with its caption.
+MAX_FIGURE_HEIGHT_IN = 8.3
+
+
+def _summary_parts(effects, pooled, weights, arm_text):
+    """The summary forest plot as ``[("", None, plot)]``; when one plot would be taller than a
+    page, consecutive parts ``[(evidence line, [(line, outcome, scale), ...], plot), ...]``,
+    each as many whole outcome blocks as fit, a new part at least for each evidence line."""
+    kw = {"fig_width": PLACEMENT["forest-summary"], "arm_text": arm_text}
+
+    def tall(p) -> bool:
+        return p.theme.getp("figure_size")[1] > MAX_FIGURE_HEIGHT_IN
+
+    whole = forest.summary_plot(effects, pooled, weights, **kw)
+    if not tall(whole):
+        return [("", None, whole)]
+    order = list(OUTCOME_LABELS)
+    keys = effects[["evidence_line", "outcome", "scale"]].drop_duplicates()
+    lines = line_order(keys["evidence_line"])
+    keys = keys.assign(
+        _l=[lines.index(x) for x in keys["evidence_line"]],
+        _o=[order.index(o) if o in order else 99 for o in keys["outcome"]],
+    ).sort_values(["_l", "_o", "outcome", "scale"])
+    block = effects.set_index(["evidence_line", "outcome", "scale"]).index
+    parts: list[tuple[str, list]] = []
+    for key in keys[["evidence_line", "outcome", "scale"]].itertuples(index=False):
+        if parts and parts[-1][0] == key[0]:
+            trial = parts[-1][1] + [tuple(key)]
+            if not tall(forest.summary_plot(effects.loc[block.isin(trial)], pooled, weights, **kw)):
+                parts[-1][1].append(tuple(key))
+                continue
+        parts.append((key[0], [tuple(key)]))
+    return [
+        (
+            line,
+            members,
+            forest.summary_plot(effects.loc[block.isin(members)], pooled, weights, **kw),
+        )
+        for line, members in parts
+    ]
+
+
 def forest_figures(
     effects_csv: str,
     pooled_csv: str,
@@ -161,41 +203,48 @@ def forest_figures(
     facts = effect_facts(effects, pooled)
     written, blocks = [], []
     if len(effects):
-        path = Path(figures_dir) / "forest-summary.png"
         arm_text = (
             forest.arm_columns(effects, read_csv(arm_outcomes_csv), read_csv(arms_csv))
             if arm_outcomes_csv and arms_csv
             else None
         )
-        plot = forest.summary_plot(
-            effects, pooled, weights, fig_width=PLACEMENT["forest-summary"], arm_text=arm_text
-        )
-        _save(plot, path)
-        written.append(str(path))
-        n_pooled = int(facts["pooled"].sum())
-        caption = (
-            "Summary forest plot: every effect, grouped by evidence line and outcome; "
-            "differences are treatment minus control. "
-            + (
-                f"{n_pooled} outcome(s) pooled within a line (diamonds)."
-                if n_pooled
-                else "No outcome has two or more studies in one line: nothing is pooled."
+        parts = _summary_parts(effects, pooled, weights, arm_text)
+        for i, (line, members, plot) in enumerate(parts):
+            suffix = "" if i == 0 else f"-{i + 1}"
+            name = f"forest-summary{suffix}.png"
+            _save(plot, Path(figures_dir) / name)
+            written.append(str(Path(figures_dir) / name))
+            keys = facts.set_index(["evidence_line", "outcome", "scale"]).index
+            part = facts if members is None else facts.loc[keys.isin(members)]
+            n_pooled = int(part["pooled"].sum())
+            scope = (
+                "every effect"
+                if line == ""
+                else f"{tables.md_escape(line_label(line))} (part {i + 1} of {len(parts)})"
             )
-        )
-        alt = (
-            "Summary forest plot of effects with 95% confidence intervals. "
-            + ". ".join(_fact_text(f) for _, f in facts.iterrows())
-            + "."
-        )
-        blocks.append(
-            tables.figure_md(
-                "figures/forest-summary.png",
-                tables.md_escape(caption),
-                "fig-forest-summary",
-                alt,
-                width=placed_width("forest-summary"),
+            caption = (
+                f"Summary forest plot: {scope}, grouped by evidence line and outcome; "
+                "differences are treatment minus control. "
+                + (
+                    f"{n_pooled} outcome(s) pooled within a line (diamonds)."
+                    if n_pooled
+                    else "No outcome has two or more studies in one line: nothing is pooled."
+                )
             )
-        )
+            alt = (
+                "Summary forest plot of effects with 95% confidence intervals. "
+                + ". ".join(_fact_text(f) for _, f in part.iterrows())
+                + "."
+            )
+            blocks.append(
+                tables.figure_md(
+                    f"figures/{name}",
+                    caption,
+                    f"fig-forest-summary{suffix}",
+                    alt,
+                    width=placed_width("forest-summary"),
+                )
+            )
     order = list(OUTCOME_LABELS)
     combos = facts.loc[facts["pooled"], ["outcome", "scale"]].drop_duplicates()
     combos["rank"] = [order.index(o) if o in order else 99 for o in combos["outcome"]]
