@@ -91,15 +91,25 @@ def _effects(
     arm_outcomes: Path_, arms: Path_, contrasts: Path_, studies: Path_, risk_of_bias: Path_,
     *, r: float, config: Mapping[str, Any],
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:  # fmt: skip
-    from analysis import harmonize
+    from analysis import harmonize, hormone_response
 
     outcomes = [config["outcomes"]["primary"], *config["outcomes"]["secondary"]]
-    return harmonize.compute_effects(
-        io.read_processed(arm_outcomes), io.read_table(arms), io.read_table(contrasts),
-        io.read_table(studies), io.read_table(risk_of_bias), r=r, outcomes=outcomes,
-        scales=config["scales"], units=config["canonical_units"],
+    tables = (io.read_processed(arm_outcomes), io.read_table(arms), io.read_table(contrasts),
+              io.read_table(studies), io.read_table(risk_of_bias))  # fmt: skip
+    frame, ledger, words, missing = harmonize.compute_effects(
+        *tables, r=r, outcomes=outcomes, scales=config["scales"],
+        units=config["canonical_units"], level=config["pooling"]["level"],
+    )  # fmt: skip
+    # The hormone response (log ratio of means) joins the effects as its own scale, so it is
+    # pooled, varied over r and shown in a forest plot like every other outcome x scale.
+    hormones, hormone_ledger = hormone_response.hormone_response(
+        tables[0], tables[1], tables[3], tables[2], tables[4], r=r,
+        columns=harmonize.EFFECT_COLUMNS, ledger_columns=harmonize.LEDGER_COLUMNS,
         level=config["pooling"]["level"],
     )  # fmt: skip
+    frame = pd.concat([frame, hormones], ignore_index=True)
+    ledger = pd.concat([ledger, hormone_ledger], ignore_index=True)
+    return frame, ledger, words, missing
 
 
 def effects(
