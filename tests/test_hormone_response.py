@@ -43,9 +43,7 @@ def _tables(arm_rows, arms, contrasts=()):
 
 
 def _run(tables, r=0.5):
-    return hormone_response(
-        *tables, r=r, columns=EFFECT_COLUMNS, ledger_columns=LEDGER_COLUMNS
-    )
+    return hormone_response(*tables, r=r, columns=EFFECT_COLUMNS, ledger_columns=LEDGER_COLUMNS)
 
 
 def _shipped_like(outcome):
