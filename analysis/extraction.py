@@ -262,6 +262,11 @@ def summary(items: pd.DataFrame) -> dict[str, Any]:
         "unresolved": int(counts.get("unresolved", 0)),
         "uncovered": int(counts.get("uncovered", 0)),
         "resolutions": {str(k): int(v) for k, v in sorted(resolutions.items())},
+        # spreads printed as an unlabelled +/-: the numbers agree, and the first extraction's
+        # reading as SD or SE is argued in the row's note
+        "spreads_unlabelled": int(
+            (items["second_statistic"].astype("string").str.lower() == "unlabelled").sum()
+        ),
         "complete": bool(counts.get("unresolved", 0) == 0 and counts.get("uncovered", 0) == 0),
     }
 

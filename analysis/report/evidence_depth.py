@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from analysis.binary import PLURAL
 from analysis.plots.theme import line_label, outcome_label
 from analysis.report.tables import fmt_num, md_escape, md_table
 
@@ -136,7 +137,8 @@ def _binary(binary: pd.DataFrame) -> str:
     lines = []
     for outcome, g in none.groupby("outcome", sort=True):
         names = ", ".join(line_label(x) for x in sorted(g["evidence_line"]))
-        lines.append(f"{outcome_label(outcome).capitalize()}: no data ({md_escape(names)})")
+        noun = PLURAL.get(outcome, outcome_label(outcome)).capitalize()
+        lines.append(f"{noun}: no data ({md_escape(names)})")
     tail = (
         " No included study reported the following, stated as findings rather than left blank: "
         + "; ".join(lines)
@@ -160,6 +162,12 @@ def _extraction(agreement: Mapping[str, Any], reconciliation: pd.DataFrame) -> s
         + (f" ({resolutions})" if resolutions else "")
         + f" and {a['unresolved']} remain open (`data/raw/reconciliation.csv`)."
     )
+    if a.get("spreads_unlabelled"):
+        text += (
+            f" For {a['spreads_unlabelled']} spreads the source prints an unlabelled ±: both "
+            "extractions took the same number, and the first extraction's reading of it as an "
+            "SD or an SE is argued in the row's note."
+        )
     if a["uncovered"]:
         text += (
             f" {a['uncovered']} numbers added in this update have no second extraction yet, "
