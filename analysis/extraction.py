@@ -262,6 +262,14 @@ def summary(items: pd.DataFrame) -> dict[str, Any]:
         "unresolved": int(counts.get("unresolved", 0)),
         "uncovered": int(counts.get("uncovered", 0)),
         "resolutions": {str(k): int(v) for k, v in sorted(resolutions.items())},
+        # items both extractors left blank (the source prints no number there)
+        "blank_both": int(
+            (
+                items["item_id"].notna()
+                & items["first_value"].isna()
+                & items["second_value"].isna()
+            ).sum()
+        ),
         # spreads printed as an unlabelled +/-: the numbers agree, and the first extraction's
         # reading as SD or SE is argued in the row's note
         "spreads_unlabelled": int(

@@ -154,10 +154,17 @@ def _extraction(agreement: Mapping[str, Any], reconciliation: pd.DataFrame) -> s
     resolutions = ", ".join(
         f"{n} {RESOLUTION_TEXT.get(k, k)}" for k, n in sorted(a.get("resolutions", {}).items())
     )
+    verb = "was extracted" if not a["uncovered"] else "was to be extracted"
+    blank = (
+        f" (including {a['blank_both']} that both extractions left blank: the source prints "
+        "no number there)"
+        if a.get("blank_both")
+        else ""
+    )
     text = (
-        f"Every number the synthesis uses ({a['numbers_used']}) was to be extracted a second "
-        "time, independently and without sight of the first extraction (Cochrane Handbook "
-        f"5.5.2). {a['cells_compared']} cells were compared: {a['agreed']} agreed and "
+        f"Every number the synthesis uses ({a['numbers_used']}) {verb} a second time, "
+        "independently and without sight of the first extraction (Cochrane Handbook "
+        f"5.5.2). {a['cells_compared']} cells were compared{blank}: {a['agreed']} agreed and "
         f"{a['disagreed']} disagreed, of which {a['resolved']} were resolved"
         + (f" ({resolutions})" if resolutions else "")
         + f" and {a['unresolved']} remain open (`data/raw/reconciliation.csv`)."
