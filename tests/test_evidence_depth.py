@@ -99,3 +99,35 @@ def test_agreement_counts_and_the_rule_state_are_stated():
     assert "is on." in text and "For 24 spreads" in text
     partial = {**FULL, "uncovered": 7, "require_second": False}
     assert "7 numbers added in this update have no second extraction yet" in _md(partial)
+
+
+def test_answer_names_the_pooled_hormone_ratios_beside_the_bone_result():
+    from analysis.report.tables import _hormone_sentence
+
+    pooled = pd.DataFrame(
+        [
+            {
+                "evidence_line": "ai_older_men",
+                "outcome": "estradiol",
+                "scale": "log_ratio",
+                "pooled": True,
+                "k": 3,
+                "estimate": math.log(0.64),
+                "ci_low": math.log(0.36),
+                "ci_high": math.log(1.15),
+            },
+            {
+                "evidence_line": "ai_boys",
+                "outcome": "estradiol",
+                "scale": "log_ratio",
+                "pooled": False,
+                "k": 1,
+                "estimate": 0.0,
+                "ci_low": -1.0,
+                "ci_high": 1.0,
+            },
+        ]
+    )
+    text = _hormone_sentence(pooled, "ai_older_men").replace("\\", "")
+    assert text.endswith("estradiol 0.64 [0.36, 1.15] (k = 3).")
+    assert _hormone_sentence(pooled, "ai_boys") == ""

@@ -809,6 +809,28 @@ def _single_study_text(
     return f" ({label}, vs {md_escape(_clip(str(comparator), 80))})"
 
 
+def _hormone_sentence(pooled: pd.DataFrame, line: str) -> str:
+    """The mechanism beside a line's bone result: the pooled hormone ratios (log_ratio scale,
+    written back-transformed), or nothing when the line has none pooled."""
+    rows = pooled.loc[
+        (pooled["evidence_line"] == line)
+        & (pooled["scale"] == "log_ratio")
+        & pooled["pooled"].map(truthy)
+    ].sort_values("outcome")
+    if rows.empty:
+        return ""
+    parts = [
+        f"{md_escape(outcome_label(r['outcome']).lower())} "
+        f"{md_escape(effect_ci(r['estimate'], r['ci_low'], r['ci_high'], 'log_ratio'))} "
+        f"(k = {int(r['k'])})"
+        for _, r in rows.iterrows()
+    ]
+    return (
+        " Hormones under the aromatase inhibitor, ratio of means after/before treatment "
+        "(pooled, 95% CI): " + "; ".join(parts) + "."
+    )
+
+
 def answer_text(
     pooled: pd.DataFrame,
     grade: pd.DataFrame,
@@ -903,6 +925,7 @@ def answer_text(
                 + _direction(float(r["ci_low"]), float(r["ci_high"]))
                 + f".{more} "
                 + _line_certainty(grade, line, str(r["outcome"]))
+                + _hormone_sentence(pooled, line)
             )
             continue
         parts = []
