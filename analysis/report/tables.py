@@ -666,6 +666,14 @@ def _setting(g: pd.Series) -> str:
     )
 
 
+def _range_text(estimates: pd.Series, scale: object, d: int) -> str:
+    """Lowest to highest estimate; a log ratio written as ratios (its null is 1, not 0)."""
+    lo, hi = float(estimates.min()), float(estimates.max())
+    if scale == "log_ratio":
+        return f"{fmt_num(math.exp(lo), 2)} to {fmt_num(math.exp(hi), 2)} (ratio)"
+    return f"{fmt_num(lo, d)} to {fmt_num(hi, d)}"
+
+
 def sensitivity_table(grid: pd.DataFrame, pooled: pd.DataFrame | None = None) -> str:
     """The sensitivity grid summarized per outcome x evidence line x scale (``tbl-sensitivity``).
 
@@ -712,9 +720,7 @@ def sensitivity_table(grid: pd.DataFrame, pooled: pd.DataFrame | None = None) ->
                 md_escape(main),
                 str(len(g)),
                 f"{kmin}" if kmin == kmax else f"{kmin}–{kmax}",
-                md_escape(
-                    f"{fmt_num(g['estimate'].min(), d)} to {fmt_num(g['estimate'].max(), d)}"
-                ),
+                md_escape(_range_text(g["estimate"], key.get("scale"), d)),
                 f"{int(g['excludes_zero'].map(truthy).sum())} of {len(g)}",
                 f"**{len(changed)}**: " + md_escape(listed) if len(changed) else "none",
             ]
