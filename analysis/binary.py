@@ -48,6 +48,10 @@ BINARY_COLUMNS = [
 ]
 
 
+def _get(arm: dict | None, column: str):
+    return None if arm is None else arm.get(column)
+
+
 def _int(value) -> int | None:
     return None if value is None or pd.isna(value) else int(value)
 
@@ -102,10 +106,10 @@ def binary_effects(
             "label": meta.loc[sid, "label"],
             "outcome": outcome,
             "imaging": imaging,
-            "events_treatment": _int(t and t["events"]),
-            "n_treatment": _int(t and t["n"]),
-            "events_control": _int(c and c["events"]),
-            "n_control": _int(c and c["n"]),
+            "events_treatment": _int(_get(t, "events")),
+            "n_treatment": _int(_get(t, "n")),
+            "events_control": _int(_get(c, "events")),
+            "n_control": _int(_get(c, "n")),
         }
         missing = [
             f"{name} arm: {what}"
@@ -123,6 +127,7 @@ def binary_effects(
                 }
             )
             continue
+        assert t is not None and c is not None  # both arms checked above
         for measure in ("RR", "RD"):
             es = escalc(
                 measure, ai=t["events"], n1i=t["n"], ci=c["events"], n2i=c["n"], add=add, to=to

@@ -138,8 +138,10 @@ def _romc(b: _Moment, f: _Moment, r: float) -> tuple[float, float, str]:
         es = escalc("ROMC", m1i=f.mean, m2i=b.mean, sd1i=f.se, sd2i=b.se, ri=r, ni=1)
         how = "SEs as reported: vi = se_f^2/m_f^2 + se_b^2/m_b^2 - 2 r se_f se_b/(m_f m_b)"
     else:
-        sd_b = b.sd if b.sd is not None else b.se * math.sqrt(b.n)  # type: ignore[operator]
-        sd_f = f.sd if f.sd is not None else f.se * math.sqrt(f.n)  # type: ignore[operator]
+        if b.n is None or f.n is None:
+            raise ValueError("an SD-based ROMC needs the arm's n")
+        sd_b = b.sd if b.sd is not None else float(b.se or 0) * math.sqrt(b.n)
+        sd_f = f.sd if f.sd is not None else float(f.se or 0) * math.sqrt(f.n)
         es = escalc("ROMC", m1i=f.mean, m2i=b.mean, sd1i=sd_f, sd2i=sd_b, ri=r, ni=b.n)
         how = "SDs with the arm's n: vi = (sd_f^2/m_f^2 + sd_b^2/m_b^2 - 2 r sd_f sd_b/(m_f m_b))/n"
     return float(es.yi[0]), float(es.vi[0]), how
@@ -170,6 +172,8 @@ def _combine(moments: list[_Moment]) -> _Moment:
     """Combine several arms' moments into one (Handbook 6.5.2.10)."""
     out = moments[0]
     for nxt in moments[1:]:
+        # the caller has checked that every arm gives its n and an SD
+        assert out.n is not None and out.sd is not None and nxt.n is not None and nxt.sd is not None
         merged = conversions.combine_groups(out.n, out.mean, out.sd, nxt.n, nxt.mean, nxt.sd)
         out = _Moment(
             float(merged.value), float(merged.sd), None, float(merged.n), out.cells + nxt.cells
@@ -339,7 +343,14 @@ def _study_effect(
             {"arms": names, "n": fin.n},
             COMBINE_REF,
         )
-        t_arm = (names, months.pop(), base, fin, None, {})
+        t_arm: tuple[str, float, _Moment, _Moment, str | None, dict[str, Any]] = (
+            names,
+            months.pop(),
+            base,
+            fin,
+            None,
+            {},
+        )
     else:
         t_arm = (
             treated[0][0],

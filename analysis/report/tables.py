@@ -127,7 +127,7 @@ def effect_ci(est: object, lo: object, hi: object, scale: object, digits: int | 
             math.exp(float(x)) if x is not None and not pd.isna(x) else x  # type: ignore[arg-type]
             for x in (est, lo, hi)
         ]
-        return fmt_ci(*vals, digits=2 if digits is None else digits)
+        return fmt_ci(vals[0], vals[1], vals[2], 2 if digits is None else digits)
     return fmt_ci(est, lo, hi, digits)
 
 
