@@ -210,6 +210,7 @@ def egger_test(
     test: str = "z",
     level: float = 0.95,
     force: bool = False,
+    control: dict | str | None = None,
 ) -> EggerResult:
     """Regression test for funnel plot asymmetry (Egger's test), as metafor's ``regtest``.
 
@@ -233,6 +234,8 @@ def egger_test(
         Confidence level of the limit estimate's interval.
     force : bool
         Run with fewer than 10 studies (a warning is recorded and raised).
+    control : None, "tight", "metafor" or dict, optional
+        Stopping rules of the tau2 estimator (see :func:`analysis.pooling.rma`).
 
     Returns
     -------
@@ -287,7 +290,9 @@ def egger_test(
 
     method = "REML" if method is None else method
     # rma returns a MetaRegressionResult when mods is given.
-    fit: Any = rma(yi, vi, mods=x.reshape(-1, 1), method=method, test=test, level=level)
+    fit: Any = rma(
+        yi, vi, mods=x.reshape(-1, 1), method=method, test=test, level=level, control=control
+    )
     recorded += tuple(fit.warnings)
     df = getattr(fit, "df", None)
     return EggerResult(
@@ -410,12 +415,14 @@ def _sqrt(value: float) -> float:
     return math.sqrt(value) if value >= 0 else math.nan
 
 
-def _estimate_side(yi: np.ndarray, vi: np.ndarray, method: str) -> str:
+def _estimate_side(yi: np.ndarray, vi: np.ndarray, method: str, control: Any) -> str:
     """metafor's default side: regress yi on sei; a negative slope means missing on the right."""
     with warnings.catch_warnings():
         # metafor suppresses the warnings of this auxiliary fit too: only its slope's sign is used.
         warnings.simplefilter("ignore", MetaAnalysisWarning)
-        fit: Any = rma(yi, vi, mods=np.sqrt(vi).reshape(-1, 1), method=method, tau2_ci=False)
+        fit: Any = rma(
+            yi, vi, mods=np.sqrt(vi).reshape(-1, 1), method=method, tau2_ci=False, control=control
+        )
     return "right" if float(fit.beta[1]) < 0 else "left"
 
 
@@ -431,6 +438,7 @@ def trimfill(
     slab: Any = None,
     maxiter: int = 100,
     force: bool = False,
+    control: dict | str | None = None,
 ) -> TrimFillResult:
     """Trim-and-fill method of Duval and Tweedie, as metafor's ``trimfill``.
 
@@ -457,6 +465,8 @@ def trimfill(
         Cap on trimming iterations.
     force : bool
         Run with fewer than 10 studies (a warning is recorded and raised).
+    control : None, "tight", "metafor" or dict, optional
+        Stopping rules of every fit (see :func:`analysis.pooling.rma`).
 
     Returns
     -------
@@ -503,9 +513,11 @@ def trimfill(
     if len(labels) != k:
         raise ValueError(f"slab has {len(labels)} labels for k = {k} studies")
 
-    original = rma(yi, vi, method=method, test=test, level=level, slab=list(labels))
+    original = rma(
+        yi, vi, method=method, test=test, level=level, slab=list(labels), control=control
+    )
     if side is None:
-        side = _estimate_side(yi, vi, method)
+        side = _estimate_side(yi, vi, method, control)
 
     flip = -1.0 if side == "right" else 1.0
     ys = flip * yi
@@ -526,7 +538,9 @@ def trimfill(
         with warnings.catch_warnings():
             # Interim fits on trimmed data: metafor suppresses their warnings as well.
             warnings.simplefilter("ignore", MetaAnalysisWarning)
-            interim: Any = rma(ys[: k - k0], vs[: k - k0], method=method, tau2_ci=False)
+            interim: Any = rma(
+                ys[: k - k0], vs[: k - k0], method=method, tau2_ci=False, control=control
+            )
             beta = float(interim.estimate)
         centred = ys - beta
         centred[np.abs(centred) <= tiny] = 0.0
@@ -567,7 +581,9 @@ def trimfill(
     all_y = np.concatenate([yi, filled_y])
     all_v = np.concatenate([vi, filled_v])
     all_slab = labels + tuple(f"Filled {i + 1}" for i in range(k0))
-    result = rma(all_y, all_v, method=method, test=test, level=level, slab=list(all_slab))
+    result = rma(
+        all_y, all_v, method=method, test=test, level=level, slab=list(all_slab), control=control
+    )
     return TrimFillResult(
         k0=k0,
         se_k0=se_k0,
