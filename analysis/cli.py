@@ -3,8 +3,8 @@
 ``pool`` reads a CSV with columns ``yi`` and ``vi`` (``study`` optional), pools it with
 :func:`analysis.pooling.rma` and prints one JSON object (keys ``analysis.pooling.DICT_KEYS``,
 NaN as null). Estimates are iterated to the optimum; ``--metafor-defaults`` stops where
-metafor's default control does instead. A file that cannot be used gives one line on stderr naming the file, the row
-(line number, header = 1) and the column, and exit code 2.
+metafor's default control does instead. A file that cannot be used gives one line on stderr
+naming the file, the row (line number, header = 1) and the column, and exit code 2.
 
 ``validate`` and ``dictionary`` hand their arguments to ``analysis.validate.main(argv)`` and
 ``analysis.dictionary.main(argv)``, imported only when called.

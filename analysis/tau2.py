@@ -7,13 +7,14 @@ same starting values, the same Fisher-scoring updates with step halving, the sam
 Only the stopping rules differ, and only by default. metafor stops Fisher scoring when tau2
 changes by less than 1e-5 and ``uniroot`` at ``tol = eps^0.25`` (about 1.2e-4), which leaves
 iterative estimates up to ~1e-2 (relative) short of the optimum. The default here is the
-``"tight"`` control (threshold 1e-12 relative to ``max(1, tau2)``, root tolerance 1e-12, up to
-10,000 iterations), which lands on the optimum; ``control="metafor"`` restores metafor's
-defaults and with them its answers bit for bit.
-
-metafor builds the k x k projection matrix ``P = W - W X (X'WX)^-1 X'W``; every quantity it
-needs (``y'Py``, ``y'PPy``, ``tr(P)``, ``tr(PP)``, ``tr(PVPV)`` ...) is computed here from
-p x p matrices and length-k vectors instead, so one evaluation costs O(k p^2), not O(k^3).
+``"tight"`` control, which lands on the optimum: ML, REML and EB first take metafor's own
+Fisher-scoring path (so they end in the same basin), then solve the estimating equation from
+there by Newton's method with its exact derivative, safeguarded by bisection, until a step is
+below 1e-12 relative to ``max(1, tau2)``; PM solves its equation by the same Newton iteration
+from 0, and the Q-profile bounds use ``uniroot`` with ``tol = 1e-12``. Fisher scoring alone
+converges only linearly, for some data sets with a contraction factor so close to 1 that
+10,000 iterations do not reach 1e-12; Newton needs a handful. ``control="metafor"`` restores
+metafor's defaults and with them its answers bit for bit.
 """
 
 from __future__ import annotations
@@ -36,21 +37,21 @@ METAFOR_CONTROL: dict[str, Any] = {
     "maxiter": 100,
     "stepadj": 1.0,
     "ll0check": True,
-    # metafor compares the absolute change in tau2 with the threshold
-    "relative": False,
+    # metafor stops at Fisher scoring's threshold; the tight control polishes with Newton
+    "newton": False,
     # confint.rma.uni's own cap for the Q-profile root searches
     "ci_maxiter": 1000,
 }
 
-#: The engine's default: iterate to the optimum. The threshold is relative to max(1, tau2)
-#: because an absolute 1e-12 is below the rounding noise of a Fisher-scoring step when tau2 is
-#: large (the step's error is about eps * tau2); 1e-12 is far above that noise and far below
-#: any digit a meta-analysis reports.
+#: The engine's default: iterate to the optimum. ``threshold`` is then Newton's stop on the
+#: step, relative to max(1, tau2), because an absolute 1e-12 is below the rounding noise of a
+#: step when tau2 is large (about eps * tau2); 1e-12 is far above that noise and far below any
+#: digit a meta-analysis reports.
 TIGHT_CONTROL: dict[str, Any] = METAFOR_CONTROL | {
     "threshold": 1e-12,
     "tol": 1e-12,
     "maxiter": 10_000,
-    "relative": True,
+    "newton": True,
     "ci_maxiter": 10_000,
 }
 
@@ -359,8 +360,7 @@ def _fisher_scoring(method, yc, vi, X, start, con):
     tau2 = start
     change = con["threshold"] + 1.0
     it = 0
-    relative = con["relative"]
-    while change > (con["threshold"] * max(1.0, tau2) if relative else con["threshold"]):
+    while change > con["threshold"]:
         it += 1
         old = tau2
         w = 1.0 / (vi + tau2)
@@ -383,6 +383,63 @@ def _fisher_scoring(method, yc, vi, X, start, con):
         if it > con["maxiter"]:
             return tau2, it, False
     return tau2, it, True
+
+
+def _score_and_slope(method, t, yc, vi, X) -> tuple[float, float]:
+    """The estimating function g(tau2) of :func:`_score` and its exact derivative.
+
+    With ``dP/dtau2 = -PP``: REML ``g = y'PPy - tr(P)``, ``g' = -2 y'PPPy + tr(PP)``; ML
+    ``g = y'PPy - sum(w)``, ``g' = -2 y'PPPy + sum(w^2)``; EB ``g = y'Py k/(k-p) - k``,
+    ``g' = -y'PPy k/(k-p)``.
+    """
+    k, p = X.shape
+    w = 1.0 / (vi + t)
+    proj = _Projection(w, X)
+    py = proj.py(yc)
+    yppy = float(np.sum(py * py))
+    if method == "PM":
+        # the generalized Q equation Q(tau2) = k - p; dQ/dtau2 = -y'PPy
+        return proj.ypy(yc) - (k - p), -yppy
+    if method == "EB":
+        return proj.ypy(yc) * k / (k - p) - k, -yppy * k / (k - p)
+    ypppy = proj.ypy(py)
+    if method == "REML":
+        return yppy - proj.tr_pa(), -2.0 * ypppy + proj.tr_papb()
+    return yppy - float(np.sum(w)), -2.0 * ypppy + float(np.sum(w * w))
+
+
+def _newton(method, yc, vi, X, start, con) -> tuple[float, int, bool]:
+    """Solve g(tau2) = 0 from ``start`` by Newton's method, safeguarded by bisection.
+
+    g is positive left of the root and negative right of it, so every evaluation narrows a
+    bracket; a Newton step that leaves the bracket (or a non-negative slope) is replaced by
+    bisection, or by doubling while no upper end is known. A root below ``tau2_min`` gives
+    ``tau2_min``. Stops when a step is below ``threshold * max(1, tau2)``.
+    """
+    lo, hi = float(con["tau2_min"]), math.inf
+    t = max(float(start), lo)
+    for it in range(1, int(con["maxiter"]) + 1):
+        g, slope = _score_and_slope(method, t, yc, vi, X)
+        if g == 0.0:
+            return t, it, True
+        if g > 0:
+            lo = max(lo, t)
+        else:
+            hi = min(hi, t)
+            if t <= con["tau2_min"]:
+                return float(con["tau2_min"]), it, True
+        new = t - g / slope if slope < 0 else math.nan
+        if not lo < new < hi:
+            if new <= lo == con["tau2_min"] and g < 0:
+                new = lo  # test the boundary next: the root may lie below it
+            elif math.isinf(hi):
+                new = 2.0 * t + 1.0
+            else:
+                new = 0.5 * (lo + hi)
+        if abs(new - t) <= con["threshold"] * max(1.0, abs(new)):
+            return new, it, True
+        t = new
+    return t, int(con["maxiter"]), False
 
 
 def _score(method, t, yc, vi, X) -> float:
@@ -470,7 +527,8 @@ def estimate_tau2(
 
     REML and ML use Fisher scoring from the (truncated) HE estimate with step halving at the
     lower bound (metafor's control: threshold 1e-5 and at most 100 iterations; the tight
-    default: 1e-12 relative and 10,000); afterwards the likelihood at 0 is
+    default continues from there with Newton's method on the score, to 1e-12); afterwards
+    the likelihood at 0 is
     compared with the one at the estimate (metafor's ``ll0check``). EB uses metafor's
     fixed-point update ``(y'Py k/(k-p) - k) / sum(w)``. PM solves ``Q(tau2) = k - p`` with
     R's ``uniroot`` on ``[0, tau2_max]``. Where metafor would stop with an error
@@ -563,20 +621,33 @@ def estimate_tau2(
                 )
                 while qf(upper) > 0:
                     upper *= 10.0
-            tau2, iterations = uniroot(qf, con["tau2_min"], upper, con["tol"], con["maxiter"])
-            if iterations < 0:
-                converged = False
-                iterations = con["maxiter"]
+            if con["newton"]:
+                # the safeguarded Newton iteration of ML/REML/EB: same root as uniroot at
+                # tol = 1e-12, to rounding error, and the batch engine's arithmetic
+                tau2, iterations, converged = _newton("PM", yc, vi, X, con["tau2_min"], con)
+            else:
+                tau2, iterations = uniroot(qf, con["tau2_min"], upper, con["tol"], con["maxiter"])
+                if iterations < 0:
+                    converged = False
+                    iterations = con["maxiter"]
     else:
         start = con["tau2_init"]
         if start is None:
             start = max(0.0, he, con["tau2_min"])
-        tau2, iterations, converged = _fisher_scoring(method, yc, vi, X, start, con)
+        if con["newton"]:
+            # metafor's own path first (its defaults), so the same local optimum is polished
+            approach = {**con, **{k: METAFOR_CONTROL[k] for k in ("threshold", "maxiter")}}
+            tau2, iterations, converged = _fisher_scoring(method, yc, vi, X, start, approach)
+            if converged:
+                tau2, more, converged = _newton(method, yc, vi, X, tau2, con)
+                iterations += more
+        else:
+            tau2, iterations, converged = _fisher_scoring(method, yc, vi, X, start, con)
         if not converged:
             tau2 = _bounded_fallback(method, yc, vi, X, con)
             notes.append(
                 f"{'Fisher scoring' if method != 'EB' else 'EB iteration'} did not converge in "
-                f"{con['maxiter']} iterations; bounded 1-D optimiser used instead"
+                f"{iterations} iterations; bounded 1-D optimiser used instead"
             )
             converged = True
         if method in ("ML", "REML") and con["ll0check"]:
