@@ -324,19 +324,24 @@ def _egger_lm(
     level: float,
     recorded: tuple[str, ...],
 ) -> EggerResult:
-    """Weighted least squares of yi on x with weights 1/vi (R's ``lm(yi ~ x, weights=1/vi)``)."""
+    """Weighted least squares of yi on x with weights 1/vi (R's ``lm(yi ~ x, weights=1/vi)``).
+
+    Fitted by statsmodels' ``WLS`` (QR, as R's lm): its default covariance is the
+    multiplicative-dispersion one, ``s2 (X'WX)^-1`` with ``s2`` the weighted residual mean
+    square on k - 2 df, and its t tests use k - 2 df, which is what ``regtest(model="lm")``
+    reports.
+    """
+    # only the linear-model module: statsmodels.api would import every submodule (~2 s here)
+    from statsmodels.regression.linear_model import WLS
+
     k = yi.size
-    sw = 1.0 / np.sqrt(vi)
-    X = np.column_stack([np.ones(k), x]) * sw[:, None]
-    y = yi * sw
-    # QR as R's lm does, rather than the normal equations, for the same conditioning.
-    q, r = np.linalg.qr(X)
-    beta = np.linalg.solve(r, q.T @ y)
-    resid = y - X @ beta
-    df = k - 2
-    sigma2 = float(resid @ resid) / df
-    rinv = np.linalg.inv(r)
-    se = np.sqrt(sigma2 * np.sum(rinv**2, axis=1))
+    X = np.column_stack([np.ones(k), x])
+    fit = WLS(yi, X, weights=1.0 / vi).fit(method="qr")
+    beta = np.asarray(fit.params, dtype=float)
+    se = np.asarray(fit.bse, dtype=float)
+    df = int(fit.df_resid)
+    sigma2 = float(fit.scale)
+    y = yi / np.sqrt(vi)
     if sigma2 <= (np.finfo(float).eps * np.linalg.norm(y)) ** 2:
         message = (
             "the weighted regression fits the effects exactly (residual variance ~ 0): the t "
@@ -346,8 +351,8 @@ def _egger_lm(
         recorded += (message,)
         stat = pvalue = math.nan
     else:
-        stat = float(beta[1] / se[1])
-        pvalue = float(2 * stats.t.sf(abs(stat), df))
+        stat = float(fit.tvalues[1])
+        pvalue = float(fit.pvalues[1])
     crit = stats.t.ppf(0.5 + level / 2, df)
     return EggerResult(
         model="lm",
