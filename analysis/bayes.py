@@ -288,3 +288,141 @@ def typical_se(vi: Any) -> float:
     """The typical within-study standard error ``sqrt(k / sum(1/v_i))`` (harmonic mean of v)."""
     vi = np.asarray(vi, dtype=float)
     return math.sqrt(vi.size / float(np.sum(1.0 / vi)))
+
+
+#: Columns of :func:`bayes_by_group`'s frame (after the group key).
+BAYES_COLUMNS = (
+    "unit",
+    "k",
+    "tau_prior_scale",
+    "mu_median",
+    "mu_low",
+    "mu_high",
+    "tau_median",
+    "tau_low",
+    "tau_high",
+    "pred_median",
+    "pred_low",
+    "pred_high",
+    "reml_estimate",
+    "reml_ci_low",
+    "reml_ci_high",
+    "reml_tau2",
+)
+
+GROUP = ["evidence_line", "outcome", "scale"]
+
+
+def bayes_by_group(
+    effects: Any,
+    pooled: Any,
+    *,
+    k_min: int,
+    k_max: int,
+    tau_prior_scale_se: float,
+    mu_prior_sd: float | None,
+    level: float,
+) -> Any:
+    """The Bayesian model for every evidence_line x outcome x scale with k_min <= k <= k_max.
+
+    Parameters
+    ----------
+    effects : DataFrame
+        One row per study x outcome x scale with ``yi``, ``vi``, ``unit`` and the group key.
+    pooled : DataFrame
+        The frequentist results of the same groups (the pool stage's ``pooled.csv``), whose
+        estimate, CI and tau2 are copied beside the Bayesian ones.
+    k_min, k_max : int
+        The range of k for which the model is fitted (the few-study range).
+    tau_prior_scale_se : float
+        Scale of the half-normal prior on tau in units of the group's typical within-study
+        standard error (:func:`typical_se`), so that the prior means the same in every unit.
+    mu_prior_sd : float or None
+        Normal prior SD on mu in the effect's units, None for the flat prior.
+    level : float
+        Probability content of the (central) credible and predictive intervals.
+
+    Returns
+    -------
+    DataFrame
+        The group key and ``BAYES_COLUMNS``, one row per group in range (none when no group
+        has 2-5 studies), sorted by the key.
+    """
+    import pandas as pd
+
+    rows = []
+    ordered = effects.sort_values([*GROUP, "study_id"], kind="mergesort")
+    freq = pooled.set_index(GROUP)
+    for key, group in ordered.groupby(GROUP, sort=True):
+        k = len(group)
+        if not k_min <= k <= k_max:
+            continue
+        vi = group["vi"].to_numpy(float)
+        scale = tau_prior_scale_se * typical_se(vi)
+        fit = bayes_meta(
+            group["yi"].to_numpy(float),
+            vi,
+            tau_prior_scale=scale,
+            mu_prior_sd=mu_prior_sd,
+            level=level,
+        )
+        ref = freq.loc[key]
+        rows.append(
+            {
+                **dict(zip(GROUP, key, strict=True)),
+                "unit": group["unit"].iloc[0],
+                "k": k,
+                "tau_prior_scale": scale,
+                **{
+                    name: getattr(fit, name)
+                    for name in BAYES_COLUMNS
+                    if name.startswith(("mu_", "tau_m", "tau_l", "tau_h", "pred_"))
+                },
+                "reml_estimate": float(ref["estimate"]),
+                "reml_ci_low": float(ref["ci_low"]),
+                "reml_ci_high": float(ref["ci_high"]),
+                "reml_tau2": float(ref["tau2"]),
+            }
+        )
+    return pd.DataFrame(rows, columns=[*GROUP, *BAYES_COLUMNS])
+
+
+def _num(x: float) -> str:
+    return f"{x:.3g}".replace("-", "\u2212")
+
+
+def bayes_table(frame: Any) -> str:
+    """Markdown table of ``bayes.csv`` for the report: Bayesian beside REML + Knapp-Hartung.
+
+    With no group of 2-5 studies the "table" is one sentence saying so, so that the report
+    states why the model does not appear.
+    """
+    caption = (
+        ": Few-study pooling (2\u20135 studies): REML with the Knapp-Hartung interval beside "
+        "the Bayesian normal-normal model (half-normal prior on \u03c4, scale = "
+        "tau_prior_scale_se \u00d7 typical within-study SE; flat prior on the mean); "
+        "posterior medians with central 95% credible and predictive intervals. "
+        "Source: data/processed/pool/bayes.csv. {#tbl-bayes}"
+    )
+    if not len(frame):
+        return (
+            "No evidence line pools 2\u20135 studies in the current data, so the Bayesian "
+            "few-study model (data/processed/pool/bayes.csv) has no rows.\n"
+        )
+    lines = [
+        "Where an evidence line pools two to five studies, @tbl-bayes shows the Bayesian "
+        "normal-normal model beside REML with the Knapp-Hartung interval.",
+        "",
+        "| Evidence line | Outcome | Scale | k | REML + KH [95% CI] | Bayesian mean [95% CrI] "
+        "| \u03c4 [95% CrI] | Prediction [95%] |",
+        "|:--|:--|:--|--:|:--|:--|:--|:--|",
+    ]
+    for row in frame.itertuples(index=False):
+        lines.append(
+            f"| {row.evidence_line} | {row.outcome} | {row.scale} | {row.k} "
+            f"| {_num(row.reml_estimate)} [{_num(row.reml_ci_low)}, {_num(row.reml_ci_high)}] "
+            f"| {_num(row.mu_median)} [{_num(row.mu_low)}, {_num(row.mu_high)}] "
+            f"| {_num(row.tau_median)} [{_num(row.tau_low)}, {_num(row.tau_high)}] "
+            f"| [{_num(row.pred_low)}, {_num(row.pred_high)}] |"
+        )
+    return "\n".join(lines) + "\n\n" + caption + "\n"

@@ -152,3 +152,52 @@ def test_typical_se_is_the_root_of_the_harmonic_mean_variance():
 def test_bad_options_are_refused(kwargs, message):
     with pytest.raises(ValueError, match=message):
         bayes_meta(YI, VI, **kwargs)
+
+
+def _effects_and_pooled(k_per_group):
+    import pandas as pd
+
+    rows, pooled = [], []
+    for g, k in enumerate(k_per_group):
+        for i in range(k):
+            rows.append(
+                {
+                    "evidence_line": "line",
+                    "outcome": f"o{g}",
+                    "scale": "percent",
+                    "study_id": f"s{i}",
+                    "unit": "%",
+                    "yi": float(YI[i % 6]),
+                    "vi": float(VI[i % 6]),
+                }
+            )
+        pooled.append(
+            {"evidence_line": "line", "outcome": f"o{g}", "scale": "percent",
+             "estimate": -1.0, "ci_low": -2.0, "ci_high": 0.0, "tau2": 0.1}
+        )  # fmt: skip
+    return pd.DataFrame(rows), pd.DataFrame(pooled)
+
+
+def test_bayes_by_group_fits_only_groups_of_two_to_five_studies():
+    effects, pooled = _effects_and_pooled([1, 2, 5, 6])
+    frame = bayes.bayes_by_group(
+        effects, pooled, k_min=2, k_max=5, tau_prior_scale_se=1.0, mu_prior_sd=None, level=0.95
+    )
+    assert frame["outcome"].tolist() == ["o1", "o2"]
+    assert frame["k"].tolist() == [2, 5]
+    two = frame.iloc[0]
+    direct = bayes_meta(YI[:2], VI[:2], tau_prior_scale=typical_se(VI[:2]))
+    assert two["tau_prior_scale"] == pytest.approx(typical_se(VI[:2]))
+    assert two["mu_median"] == pytest.approx(direct.mu_median, abs=1e-12)
+    assert two["reml_estimate"] == -1.0
+    table = bayes.bayes_table(frame)
+    assert "{#tbl-bayes}" in table and table.count("\n| line |") == 2
+
+
+def test_bayes_table_says_so_when_no_group_has_two_to_five_studies():
+    effects, pooled = _effects_and_pooled([1, 6])
+    frame = bayes.bayes_by_group(
+        effects, pooled, k_min=2, k_max=5, tau_prior_scale_se=1.0, mu_prior_sd=None, level=0.95
+    )
+    assert frame.empty and list(frame.columns)[:3] == bayes.GROUP
+    assert bayes.bayes_table(frame).startswith("No evidence line pools 2\u20135 studies")
