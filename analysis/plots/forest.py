@@ -91,6 +91,20 @@ def direction_text(outcome: str) -> str:
     return "Neither side is better in itself"
 
 
+#: Ticks of a ratio axis (log scale): round ratios.
+RATIO_TICKS = (0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 10.0)
+
+
+def axis_ticks(lo: float, hi: float, ratio: bool = False) -> tuple[list[float], list[str]]:
+    """Breaks within ``[lo, hi]`` and their labels: on a log-ratio axis round ratios labelled
+    as ratios, else :func:`tick_labels` of the extended breaks."""
+    if ratio:
+        breaks = [math.log(t) for t in RATIO_TICKS if lo <= math.log(t) <= hi]
+        return breaks, [f"{t:g}" for t in RATIO_TICKS if lo <= math.log(t) <= hi]
+    breaks = [t for t in breaks_extended(n=5)((lo, hi)) if lo <= t <= hi]
+    return breaks, tick_labels(breaks)
+
+
 def tick_labels(breaks: Sequence[float]) -> list[str]:
     """Labels written from the break values themselves: the fewest decimals that give back
     every break exactly (0.025 stays 0.025, never "0.03"), one count of decimals for all."""
@@ -180,10 +194,25 @@ def _short(text: str) -> str:
     return plain(text, _LABEL_CHARS)
 
 
+#: How each scale is named after the outcome (titles, captions, alt text).
+SCALE_TEXT = {
+    "percent": "percent change",
+    "absolute": "absolute change",
+    "log_ratio": "ratio of means",
+}
+
+
+def scale_text(scale: str) -> str:
+    """The words for a scale after an outcome's name ("Estradiol: ratio of means")."""
+    return SCALE_TEXT.get(scale, scale)
+
+
 def axis_title(scale: str, unit: str) -> str:
     """Name of the effect measure as shown under the axis and in the column header."""
     if scale == "percent":
         return "Difference in percent change (percentage points)"
+    if scale == "log_ratio":
+        return "Ratio of means (log scale)"
     return f"Mean difference ({unit.replace('cm2', 'cm²').replace('cm3', 'cm³')})"
 
 
@@ -206,10 +235,19 @@ def footnote(subtotals: pd.DataFrame) -> str:
     )
 
 
-def _layout(studies: pd.DataFrame, subtotals: pd.DataFrame, d: int) -> dict[str, pd.DataFrame]:
-    """Rows of the plot, top to bottom, as frames per layer."""
+def _layout(
+    studies: pd.DataFrame, subtotals: pd.DataFrame, d: int, ratio: bool = False
+) -> dict[str, pd.DataFrame]:
+    """Rows of the plot, top to bottom, as frames per layer. With ``ratio`` the effects are
+    log ratios, drawn on the log axis and written back-transformed (exp)."""
     texts, squares, cis, diamonds, pis = [], [], [], [], []
     y = 0.0
+
+    def eff(x: float, d: int) -> str:
+        """An effect as written: a ratio's text columns show exp(x), two decimals."""
+        if ratio and x is not None and np.isfinite(x):
+            return _fmt(math.exp(x), 2)
+        return _fmt(x, d)
 
     def text(x, label, ha="left", bold=False, italic=False, size=FS, col="#222222"):
         texts.append(
@@ -238,7 +276,7 @@ def _layout(studies: pd.DataFrame, subtotals: pd.DataFrame, d: int) -> dict[str,
             text(_X_LABEL + 0.02, _short(r["label"]))
             text(_X_NT, _fmt_n(r["n_treatment"]), ha="right")
             text(_X_NC, _fmt_n(r["n_control"]), ha="right")
-            text(_X_EFFECT, f"{_fmt(r['yi'], d)} [{_fmt(r['ci_low'], d)}, {_fmt(r['ci_high'], d)}]")
+            text(_X_EFFECT, f"{eff(r['yi'], d)} [{eff(r['ci_low'], d)}, {eff(r['ci_high'], d)}]")
             # a weight means something only inside a pooled line (k = 1 would show "100%")
             w = r.get("weight") if line_pooled else float("nan")
             text(_X_WEIGHT, "" if pd.isna(w) else f"{w:.1f}%", ha="right")
@@ -258,7 +296,7 @@ def _layout(studies: pd.DataFrame, subtotals: pd.DataFrame, d: int) -> dict[str,
                 y -= 1
                 text(_X_LABEL + 0.02, f"Subtotal (k = {k})", bold=True)
                 est, lo, hi = float(s["estimate"]), float(s["ci_low"]), float(s["ci_high"])
-                text(_X_EFFECT, f"{_fmt(est, d)} [{_fmt(lo, d)}, {_fmt(hi, d)}]", bold=True)
+                text(_X_EFFECT, f"{eff(est, d)} [{eff(lo, d)}, {eff(hi, d)}]", bold=True)
                 text(_X_WEIGHT, "100.0%", ha="right", bold=True)
                 diamonds += [
                     {"x": lo, "y": y, "g": line},
@@ -271,7 +309,7 @@ def _layout(studies: pd.DataFrame, subtotals: pd.DataFrame, d: int) -> dict[str,
                     text(_X_LABEL + 0.02, "Prediction interval", italic=True, size=FS)
                     text(
                         _X_EFFECT,
-                        f"[{_fmt(s['pi_low'], d)}, {_fmt(s['pi_high'], d)}]",
+                        f"[{eff(s['pi_low'], d)}, {eff(s['pi_high'], d)}]",
                         italic=True,
                         size=FS,
                     )
@@ -365,7 +403,8 @@ def forest_plot(
     lo, hi = -1.05 * half, 1.05 * half
     d = _digits(list(vals))
     width = hi - lo
-    frames = _layout(studies, subtotals, d)
+    ratio = scale == "log_ratio"
+    frames = _layout(studies, subtotals, d, ratio=ratio)
 
     def X(u):  # column position -> data x
         return (lo + u * width) if u < 0 else (hi + u * width)
@@ -388,8 +427,8 @@ def forest_plot(
     header["y"] = 0.2
     y_bottom = float(frames["bottom"]["y"].iloc[0])
     y_axis = y_bottom + 0.2
-    ticks = [t for t in breaks_extended(n=5)((lo, hi)) if lo <= t <= hi]
-    tick_df = pd.DataFrame({"x": ticks, "label": tick_labels(ticks)})
+    ticks, labels = axis_ticks(lo, hi, ratio)
+    tick_df = pd.DataFrame({"x": ticks, "label": labels})
     top = -0.5
 
     p = (
@@ -486,8 +525,7 @@ def forest_plot(
     )
     p += scale_y_continuous(limits=(y_axis - 3.6, 1.7), expand=(0, 0))
     p += labs(
-        title=f"{outcome_label(outcome)}: "
-        + ("percent change" if scale == "percent" else "absolute change"),
+        title=f"{outcome_label(outcome)}: {scale_text(scale)}",
         caption=textwrap.fill(footnote(subtotals), int(fig_width * 17)),
         x="",
         y="",
@@ -671,19 +709,24 @@ def summary_plot(
             return (float(v) - lo) / (hi - lo)
 
         d = _digits(list(vals))
+        ratio = scale == "log_ratio"
+
+        def eff(x, d=d, ratio=ratio) -> str:  # a log ratio is written as the ratio
+            return _fmt(math.exp(float(x)), 2) if ratio else _fmt(float(x), d)
+
         if line != current_line:
             y -= 1.2
             text(xl, line_label(line), bold=True)
             current_line = line
         y -= 1
         unit = str(studies["unit"].iloc[0]) if len(studies) else ""
-        measure = (
-            "% points" if scale == "percent" else unit.replace("cm2", "cm²").replace("cm3", "cm³")
+        measure = {"percent": "% points", "log_ratio": "log axis"}.get(
+            scale, unit.replace("cm2", "cm²").replace("cm3", "cm³")
         )
         text(
             xl + 0.04,
-            f"{outcome_label(outcome)}, {'percent' if scale == 'percent' else 'absolute'} "
-            f"change ({measure}); {direction_text(outcome).lower()}",
+            f"{outcome_label(outcome)}, {scale_text(scale)} ({measure}); "
+            f"{direction_text(outcome).lower()}",
             italic=True,
         )
         top = y - 0.5
@@ -692,7 +735,7 @@ def summary_plot(
             text(xl + 0.08, _short(r["label"]))
             text(xnt, _fmt_n(r["n_treatment"]), ha="right")
             text(xnc, _fmt_n(r["n_control"]), ha="right")
-            text(xe, f"{_fmt(r['yi'], d)} [{_fmt(r['ci_low'], d)}, {_fmt(r['ci_high'], d)}]")
+            text(xe, f"{eff(r['yi'])} [{eff(r['ci_low'])}, {eff(r['ci_high'])}]")
             w = r.get("weight") if pooled_here else float("nan")
             text(xw, "" if pd.isna(w) else f"{w:.1f}%", ha="right")
             cis.append({"x": u(r["ci_low"]), "xend": u(r["ci_high"]), "y": y})
@@ -707,7 +750,7 @@ def summary_plot(
             y -= 1
             est, clo, chi = float(s["estimate"]), float(s["ci_low"]), float(s["ci_high"])
             text(xl + 0.08, f"Pooled (k = {k})", bold=True)
-            text(xe, f"{_fmt(est, d)} [{_fmt(clo, d)}, {_fmt(chi, d)}]", bold=True)
+            text(xe, f"{eff(est)} [{eff(clo)}, {eff(chi)}]", bold=True)
             text(xw, "100.0%", ha="right", bold=True)
             g = f"{line}:{outcome}:{scale}"
             diamonds += [
@@ -729,8 +772,8 @@ def summary_plot(
         nulls.append({"x": u(0), "y": top, "yend": y - 0.5})
         y -= 0.9
         axes.append({"x": 0.0, "xend": 1.0, "y": y + 0.35})
-        breaks = [t for t in breaks_extended(n=5)((lo, hi)) if lo <= t <= hi]
-        for t, lab in zip(breaks, tick_labels(breaks), strict=True):
+        breaks, labels = axis_ticks(lo, hi, ratio)
+        for t, lab in zip(breaks, labels, strict=True):
             ticks.append({"x": u(t), "y": y + 0.35, "label": lab})
         y -= 0.5
     y -= 0.8

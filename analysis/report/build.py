@@ -7,6 +7,7 @@ paths and plain parameters and returns nothing.
 from __future__ import annotations
 
 import logging
+import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -78,8 +79,9 @@ def effect_facts(effects: pd.DataFrame, pooled: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        ``evidence_line, outcome, scale, unit, k, pooled, estimate, ci_low, ci_high, studies``
-        (``studies``: "label estimate [CI]" per study, ``;``-separated).
+        ``evidence_line, outcome, scale, unit, k, pooled, pooled_text, studies`` (texts as
+        shown: "estimate [CI]", a log ratio as the ratio; ``studies``: "label estimate [CI]"
+        per study, ``;``-separated).
     """
     rows = []
     for (line, outcome, scale), g in effects.groupby(
@@ -91,10 +93,16 @@ def effect_facts(effects: pd.DataFrame, pooled: pd.DataFrame) -> pd.DataFrame:
             & (pooled["scale"] == scale)
         ]
         is_pooled = len(sub) > 0 and tables.truthy(sub.iloc[0]["pooled"])
-        unit = tables.unit_text(g["unit"].iloc[0], scale)
+        ratio = scale == "log_ratio"
+        unit = "ratio of means" if ratio else tables.unit_text(g["unit"].iloc[0], scale)
+
+        def ci(est, lo, hi, ratio=ratio):  # a log ratio is stated as the ratio
+            if ratio:
+                return tables.fmt_ci(*(math.exp(float(v)) for v in (est, lo, hi)), digits=2)
+            return tables.fmt_ci(est, lo, hi)
+
         studies = "; ".join(
-            f"{r['label']} {tables.fmt_ci(r['yi'], r['ci_low'], r['ci_high'])}"
-            for _, r in g.iterrows()
+            f"{r['label']} {ci(r['yi'], r['ci_low'], r['ci_high'])}" for _, r in g.iterrows()
         )
         rows.append(
             {
@@ -104,9 +112,11 @@ def effect_facts(effects: pd.DataFrame, pooled: pd.DataFrame) -> pd.DataFrame:
                 "unit": unit,
                 "k": len(g),
                 "pooled": is_pooled,
-                "estimate": sub.iloc[0]["estimate"] if is_pooled else float("nan"),
-                "ci_low": sub.iloc[0]["ci_low"] if is_pooled else float("nan"),
-                "ci_high": sub.iloc[0]["ci_high"] if is_pooled else float("nan"),
+                "pooled_text": (
+                    ci(sub.iloc[0]["estimate"], sub.iloc[0]["ci_low"], sub.iloc[0]["ci_high"])
+                    if is_pooled
+                    else ""
+                ),
                 "studies": studies,
             }
         )
@@ -114,14 +124,13 @@ def effect_facts(effects: pd.DataFrame, pooled: pd.DataFrame) -> pd.DataFrame:
 
 
 def _fact_text(f: pd.Series) -> str:
-    scale_text = "percent change" if f["scale"] == "percent" else "absolute change"
+    scale_text = forest.scale_text(f["scale"])
     head = (
         f"{line_label(f['evidence_line'])}, {outcome_label(f['outcome'])} "
         f"({scale_text}, {f['unit']})"
     )
     if f["pooled"]:
-        pooled = tables.fmt_ci(f["estimate"], f["ci_low"], f["ci_high"])
-        return f"{head}: pooled over {f['k']} studies {pooled}; studies {f['studies']}"
+        return f"{head}: pooled over {f['k']} studies {f['pooled_text']}; studies {f['studies']}"
     return f"{head}: {f['studies']}"
 
 
@@ -262,7 +271,7 @@ def forest_figures(
         name = f"forest-{outcome}-{scale}.png"
         _save(plot, Path(figures_dir) / name)
         written.append(str(Path(figures_dir) / name))
-        scale_text = "percent change" if scale == "percent" else "absolute change"
+        scale_text = forest.scale_text(scale)
         sel = facts.loc[(facts["outcome"] == outcome) & (facts["scale"] == scale)]
         alt = (
             f"Forest plot of {outcome_label(outcome)} ({scale_text}). "
@@ -272,6 +281,13 @@ def forest_figures(
         caption = (
             f"Forest plot: {tables.md_escape(outcome_label(outcome))}, {scale_text}. "
             "Pooled within each evidence line with two or more studies; never across lines."
+            + (
+                " Ratio of the mean after treatment to the mean before, in the treated arm "
+                "(between arms where the control arm reports the hormone too); drawn on a "
+                "log axis, written as ratios."
+                if scale == "log_ratio"
+                else ""
+            )
         )
         blocks.append(
             tables.figure_md(
