@@ -624,6 +624,17 @@ def _arm_text(r: pd.Series) -> str:
     return f"{delta}{g(r['mean'])}{spread}"
 
 
+def _model_sentence(pooled: pd.DataFrame) -> str:
+    """`` Pooled with <estimator>; <CI method>; 95% CIs.`` from the first pooled row, or ''."""
+    rows = pooled.loc[pooled["pooled"].map(_truthy)] if len(pooled) else pooled
+    if len(rows) == 0:
+        return ""
+    r = rows.iloc[0]
+    est = ESTIMATORS.get(str(r["method"]), str(r["method"]))
+    test = TESTS.get(str(r["test"]), str(r["test"]))
+    return f" Pooled: {est}; {test}; {float(r.get('level', 0.95)):.0%} CIs."
+
+
 def summary_plot(
     effects: pd.DataFrame,
     pooled: pd.DataFrame,
@@ -856,7 +867,12 @@ def summary_plot(
             )
             + "Squares: single studies (sized by weight where pooled); diamonds: pooled results "
             "only, within one evidence line, never across lines."
-            + ("" if not pooled["pooled"].map(_truthy).any() else " " + footnote(pooled)),
+            + (
+                " Ratios of means on a log axis, written as ratios (1: no difference)."
+                if (effects["scale"] == "log_ratio").any()
+                else ""
+            )
+            + _model_sentence(pooled),
             int(fig_width * 17),
         ),
         x="",
