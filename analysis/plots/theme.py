@@ -16,6 +16,7 @@ OUTCOME_LABELS = {
     "bmd_trochanter": "Trochanter BMD",
     "bmd_total_body": "Total body BMD",
     "bmd_radius": "Radius BMD",
+    "bmd_site_not_stated": "BMD, site not stated",
     "bmc_total_body": "Total body BMC",
     "vbmd_trabecular_spine": "Trabecular spine vBMD",
     "vbmd_spine": "Spine vBMD (QCT)",
