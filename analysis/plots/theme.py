@@ -60,6 +60,10 @@ JUDGEMENT_COLOURS = {
     "some_concerns": "#e6b800",
     "high": "#d62728",
     "unclear": "#8c8c8c",
+    "moderate": "#e6b800",
+    "serious": "#d62728",
+    "critical": "#7b0d0d",
+    "no_information": "#8c8c8c",
 }
 
 LINE_COLOURS = {

@@ -203,6 +203,7 @@ def studies_table(
     reported_in_words: pd.DataFrame,
     patient_changes: pd.DataFrame | None = None,
     hormone_changes: pd.DataFrame | None = None,
+    findings: pd.DataFrame | None = None,
 ) -> str:
     """Evidence table: population, intervention, hormonal change and effect on BMD per study.
 
@@ -223,6 +224,11 @@ def studies_table(
     -------
     str
         Markdown table ``tbl-studies`` ordered by evidence line then year.
+
+    Notes
+    -----
+    With ``findings`` (``findings/findings.csv``) the "Effect on BMD" column states each
+    bone finding the study is part of, in the same words as every other section.
     """
     rows = []
     for line in _by_line(studies):
@@ -301,11 +307,16 @@ def studies_table(
                             f"{md_escape(fmt_num(c['months'], 0))} months"
                         )
                     if not hormone and pd.notna(c.get("estradiol_after")):
+                        censor = c.get("estradiol_before_censor")
+                        censor = censor if isinstance(censor, str) else ""
                         hormone.append(
-                            f"E2 {md_escape(fmt_num(c['estradiol_before'], 0) or '?')} → "
+                            f"E2 {md_escape(censor)}"
+                            f"{md_escape(fmt_num(c['estradiol_before'], 0) or '?')} → "
                             f"{md_escape(fmt_num(c['estradiol_after'], 0))} "
                             f"{md_escape(c['estradiol_unit'])}"
                         )
+            if findings is not None:
+                bone = _bone_claims(findings, s)
             comparator = s.get("comparator")
             interv = md_escape(s["intervention"]) + (
                 f" vs {md_escape(comparator)}" if isinstance(comparator, str) and comparator else ""
@@ -318,8 +329,8 @@ def studies_table(
                     md_escape(s["population"]),
                     interv,
                     md_escape(fmt_num(s.get("duration_months"), 0)),
-                    "; ".join(hormone) or "not reported",
-                    "; ".join(bone) or "not reported",
+                    "; ".join(hormone) or "none in the retrieved text",
+                    "; ".join(bone) or "no bone result in the retrieved text",
                 ]
             )
     return md_table(
@@ -343,6 +354,24 @@ def studies_table(
         # the hormone and BMD cells hold several results each: as wide as the text columns
         widths=[10, 11, 7, 24, 24, 6, 26, 24],
     )
+
+
+def _bone_claims(findings: pd.DataFrame, study: Mapping) -> list[str]:
+    """The bone findings a study is part of, as the same claims as the other sections."""
+    from analysis.report import claims
+
+    out = []
+    bone = findings.loc[findings["outcome"].map(claims.is_bone)]
+    for f in claims.order(bone).to_dict("records"):
+        ids = str(f.get("study_ids") or "").split(";")
+        named = [x.strip() for x in str(f.get("studies_not_retrieved") or "").split(";")]
+        if study["study_id"] in ids:
+            out.append(
+                f"{md_escape(claims.label(f))}: {claims.claim(f, md_escape(claims.result_text(f)))}"
+            )
+        elif study["label"] in named:
+            out.append(f"{md_escape(claims.label(f))}: measured, not retrieved")
+    return out
 
 
 def _outcome_rank(outcome: str) -> tuple[int, str]:
