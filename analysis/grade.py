@@ -83,9 +83,7 @@ def inconsistency(
         return 0, "not assessable (one study)" if k <= 1 else "not assessable"
     if status == "numeric" and i2 is not None and math.isfinite(i2) and k >= 2:
         serious = i2 >= threshold
-        return int(
-            serious
-        ), f"I2 = {100 * i2:.0f}% ({'>=' if serious else '<'} {100 * threshold:.0f}%)"
+        return int(serious), f"I2 = {i2:.0f}% ({'>=' if serious else '<'} {threshold:g}%)"
     nonzero = {s for s in signs if s != 0}
     if len(signs) >= 2:
         if len(nonzero) > 1:

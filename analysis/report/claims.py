@@ -537,7 +537,7 @@ def grade_rules_md(config: Mapping) -> str:
         f"Starting level by design: {start}; a finding starts at the lowest level of its "
         f"studies. Risk of bias: the worst overall judgement among the contributing results "
         f"({rob}). Inconsistency: not assessable with one study; with two or more, serious "
-        f"when I² ≥ {100 * g['inconsistency_i2']:.0f}%, and for case reports when the men's "
+        f"when I² ≥ {g['inconsistency_i2']:g}%, and for case reports when the men's "
         f"changes differ in direction. Imprecision, one rule for every row: one level for a "
         f"CI that includes no effect and one for fewer participants than the optimal "
         f"information size ({g['optimal_information_size']}); a result in words only "
