@@ -202,6 +202,7 @@ def build_findings(
     grade_judgements: pd.DataFrame,
     consistency: pd.DataFrame | None,
     config: Mapping[str, Any],
+    case_observations: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One row per evidence line x outcome x scale with status, numbers and GRADE.
 
@@ -215,6 +216,9 @@ def build_findings(
         Outputs of the cases stage.
     consistency
         ``consistency/checks.csv``: conflicts name the study and outcome.
+    case_observations
+        ``patient_observations.csv``: a case report's result given only in words (a
+        ``value_text`` without a ``value``, e.g. epiphyseal closure) under estrogen.
     config
         The workflow configuration (``grade``, ``outcomes``).
 
@@ -253,6 +257,8 @@ def build_findings(
     ne_words = ne.loc[ne["reported_text"].notna()].drop_duplicates(["study_id", "outcome"])
     ne_missing = ne.loc[ne["reported_text"].isna()].drop_duplicates(["study_id", "outcome"])
 
+    case_words = _case_words(case_observations, config)
+
     def line_outcomes():
         keys = set()
         for frame in (pooled, words, ne_words, ne_missing):
@@ -260,6 +266,8 @@ def build_findings(
         for _, m in measured.iterrows():
             keys.add((line_of.get(m["study_id"]), m["outcome"]))
         for o in cases_summary["outcome"]:
+            keys.add((CASE_LINE, o))
+        for o in case_words["outcome"]:
             keys.add((CASE_LINE, o))
         return sorted(k for k in keys if isinstance(k[0], str))
 
@@ -279,6 +287,18 @@ def build_findings(
             for r in base_rows:
                 numeric_studies |= set(r["study_ids"].split(";"))
                 r["studies"] = _labels(r["study_ids"].split(";"), studies)
+            cw = case_words.loc[case_words["outcome"] == outcome]
+            cw = cw.loc[~cw["study_id"].isin(numeric_studies)]
+            in_words = pd.DataFrame(
+                {
+                    "study_id": cw["study_id"],
+                    "label": cw["study_id"].map(studies.set_index("study_id")["label"]),
+                    "reported_text": cw["value_text"],
+                    "timepoint_months": cw["timepoint_months"],
+                    "direction": "",
+                    "n_men": cw["patient_id"],
+                }
+            )
         else:
             for _, p in pooled.loc[
                 (pooled["evidence_line"] == line) & (pooled["outcome"] == outcome)
@@ -352,8 +372,10 @@ def build_findings(
                 f"{_labels([s], studies)}: “{t}”"
                 for s, t in zip(ne_w["study_id"], ne_w["reported_text"], strict=True)
             ]
-            parts = [_study_n(s, outcome, None, contrasts, arms) for s in word_ids]
-            n, n_basis = _sum_n(parts)
+            if line == CASE_LINE:
+                n, n_basis = float(in_words["n_men"].nunique()), "men (one man counted once)"
+            else:
+                n, n_basis = _sum_n([_study_n(s, outcome, None, contrasts, arms) for s in word_ids])
             base_rows.append(
                 {
                     "scale": "",
@@ -474,6 +496,20 @@ def build_findings(
             frame[column] = None
     frame["k"] = frame["k"].fillna(0).astype(int)
     return frame[COLUMNS].sort_values(KEY, kind="mergesort").reset_index(drop=True)
+
+
+def _case_words(observations: pd.DataFrame | None, config: Mapping[str, Any]) -> pd.DataFrame:
+    """Case-report results under estrogen given only in words (value_text, no value)."""
+    cols = ["study_id", "patient_id", "outcome", "timepoint_months", "value_text"]
+    if observations is None or observations.empty:
+        return pd.DataFrame(columns=cols)
+    phases = (config.get("cases") or {}).get("estrogen_phases", ["estrogen"])
+    words = observations.loc[
+        observations["value"].isna()
+        & observations["value_text"].notna()
+        & observations["phase"].isin(phases)
+    ]
+    return words[cols].sort_values(["study_id", "outcome"]).reset_index(drop=True)
 
 
 def _clean(g: Mapping[str, Any] | None) -> dict[str, Any] | None:

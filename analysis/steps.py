@@ -300,6 +300,7 @@ def findings(
     findings: Path_,
     sensitivity: Path_,
     config: Mapping[str, Any],
+    observations: Path_ | None = None,
 ) -> None:
     """Rule ``findings``: the findings table (one row per evidence line x outcome x scale,
     with GRADE by the declared rules) and the sensitivity analyses of each finding."""
@@ -321,6 +322,7 @@ def findings(
         grade_judgements=io.read_table(grade),
         consistency=io.read_processed(checks),
         config=config,
+        case_observations=None if observations is None else io.read_table(observations),
     )
     settings = config["pooling"]
     table = sens.finding_sensitivity(

@@ -656,7 +656,12 @@ class _Validator:
             )
         judgements = table.spec.get("judgements_by_tool", {})
         judgement = cells.get("judgement", "")
-        if tool in judgements and judgement and judgement not in judgements[tool]:
+        allowed_anywhere = {j for js in judgements.values() for j in js}
+        if (
+            judgement in allowed_anywhere
+            and tool in judgements
+            and judgement not in judgements[tool]
+        ):
             self.report(name, "judgement_of_tool", row=line, column="judgement", value=judgement,
                         tool=tool, judgements=", ".join(judgements[tool]))  # fmt: skip
 

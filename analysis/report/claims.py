@@ -139,6 +139,18 @@ def downgrades(f: Mapping) -> str:
     return "; ".join(parts) or ("none" if f["status"] in ("numeric", "words_only") else "")
 
 
+def words_quote(f: Mapping, n: int = 220) -> str:
+    """The words of a words-only finding, quoted and clipped (in full in the completeness
+    table), escaped; empty for other statuses."""
+    words = _s(f.get("words"))
+    if f["status"] != "words_only" or not words:
+        return ""
+    text = " ".join(words.split())
+    if len(text) > n:
+        text = text[:n].rsplit(" ", 1)[0] + " …"
+    return " " + md_escape(text)
+
+
 def claim(f: Mapping, text: str) -> str:
     """Wrap escaped text in the claim span that names its finding."""
     return (
@@ -165,7 +177,8 @@ def answer_text(findings: pd.DataFrame) -> str:
         parts = []
         for f in shown.to_dict("records"):
             parts.append(
-                f"{md_escape(label(f))}: {claim(f, md_escape(result_text(f)))}. Certainty: "
+                f"{md_escape(label(f))}: {claim(f, md_escape(result_text(f)))}"
+                f"{words_quote(f)}. Certainty: "
                 f"**{md_escape(certainty_text(f))}** ({md_escape(downgrades(f))}). "
                 f"{md_escape(f['statement'])}"
             )
@@ -190,7 +203,7 @@ def sof_table(findings: pd.DataFrame) -> str:
                 md_escape(label(f)),
                 md_escape(line_short(f["evidence_line"])),
                 md_escape(STATUS_TEXT[f["status"]]),
-                claim(f, md_escape(result_text(f))),
+                claim(f, md_escape(result_text(f))) + words_quote(f, 160),
                 md_escape(_s(f.get("comparator")) or "–"),
                 md_escape(_s(f.get("timepoint_months")) or "–"),
                 md_escape(certainty_text(f)),

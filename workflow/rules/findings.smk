@@ -12,6 +12,7 @@ rule findings:
         measured="data/raw/outcomes_measured.csv",
         risk_of_bias="data/raw/risk_of_bias.csv",
         grade="data/raw/grade.csv",
+        observations="data/raw/patient_observations.csv",
         effects=rules.effects.output.effects,
         derivations=rules.effects.output.derivations,
         reported_in_words=rules.effects.output.reported_in_words,
@@ -35,6 +36,6 @@ rule findings:
     conda:
         "../envs/analysis.yaml"
     params:
-        config=config_subset("grade", "outcomes", "pooling", "sensitivity"),
+        config=config_subset("grade", "outcomes", "pooling", "sensitivity", "cases"),
     script:
         "../scripts/findings.py"
