@@ -214,3 +214,31 @@ def test_removing_a_study_changes_every_section_together(tmp_path, study):
         assert not changed or still != old, (name, changed)
     label = full.loc[full["study_ids"].fillna("").str.contains(study), "studies"].iloc[0]
     assert label.split(";")[0] not in after["sof"]
+
+
+def test_the_completeness_table_gives_each_study_the_status_of_its_findings():
+    findings = io.read_processed(ROOT / "data/processed/findings/findings.csv")
+    studies = io.read_table(ROOT / "data/raw/studies.csv").set_index("study_id")["label"]
+    text = re.sub(r"\\(.)", r"\1", (ROOT / "reports/tables/completeness.md").read_text("utf-8"))
+    rows = [
+        [c.strip() for c in line.split("|")[1:5]]
+        for line in text.splitlines()[2:]
+        if line.startswith("|")
+    ]
+    seen = {(r[0], r[1]): r[2] for r in rows}
+    for f in findings.to_dict("records"):
+        outcome = claims.label(f)
+        for sid in claims._s(f.get("study_ids")).split(";"):
+            if not sid:
+                continue
+            status = seen[(studies[sid], outcome)]
+            if f["status"] == "numeric":
+                assert status.startswith("number"), (sid, outcome, status)
+            else:
+                assert status == "in words only (no number)", (sid, outcome, status)
+        for name in claims._s(f.get("studies_not_retrieved")).split(";"):
+            if name.strip():
+                assert seen[(name.strip(), outcome)] == "measured, not retrieved"
+    # case reports with numbers are not "no usable outcome" any more
+    for name in ("Rochira 2000", "Bouillon 2004", "Herrmann 2005"):
+        assert any(r[0] == name and r[2].startswith("number") for r in rows), name

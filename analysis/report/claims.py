@@ -114,7 +114,10 @@ def result_text(f: Mapping) -> str:
             )
         pooled = "pooled" if str(f.get("pooled")).lower() == "true" else "not pooled"
         ci = fmt_ci(f["estimate"], f["ci_low"], f["ci_high"])
-        return f"{ci} {unit} ({studies}, {n_text(f)}, {pooled})"
+        rule = ""
+        if "SE taken from the reported p" in _s(f.get("consistency")):
+            rule = "; SE from the reported p by the consistency rule"
+        return f"{ci} {unit} ({studies}, {n_text(f)}, {pooled}{rule})"
     if status == "words_only":
         return f"in words only, no number ({studies}, {n_text(f)})"
     if status == "measured_not_retrieved":
@@ -514,20 +517,22 @@ def limitations_md(
     vl = int((rated["certainty"] == "very_low").sum())
     conflicts = checks.loc[checks["status"] == "conflict"]
     items = [
-        f"{n_abs} of {n_all} extracted rows with numbers ({100 * n_abs / max(n_all, 1):.0f}%) "
-        "come from abstracts; no full-text table or figure was available for most studies.",
+        f"{n_abs} of {n_all} extracted data rows (arm values, between-group results and case "
+        f"observations; {100 * n_abs / max(n_all, 1):.0f}%) come from abstracts; no full-text "
+        "table or figure was available for most studies.",
         f"{not_ret} reports found by the searches could not be retrieved (screening.csv).",
         f"{len(bone_studies)} studies measured a bone outcome whose values are out of reach "
         f"(measured but not retrieved): {', '.join(bone_studies)}; "
         f"{len(mnr_bone)} bone findings rest on no retrieved result.",
         f"{single} of {len(rated)} rated findings rest on a single study and {words} only on "
         f"words; {vl} are of very low certainty.",
-        f"{len(conflicts)} extracted result(s) conflict with the numbers that imply them "
-        "(@tbl-consistency); the declared rule decided each.",
+        f"{len(conflicts)} extracted result(s) conflict with the numbers that imply them; "
+        "the declared rule decided each (see the consistency table).",
         "Case reports are uncontrolled and few; the same man may appear in several reports "
         "and each man is counted once.",
     ]
-    return "\n".join(f"- {md_escape(x)}" for x in items) + "\n"
+    text = "\n".join(f"- {md_escape(x)}" for x in items) + "\n"
+    return text.replace("see the consistency table", "@tbl-consistency")
 
 
 def grade_rules_md(config: Mapping) -> str:
