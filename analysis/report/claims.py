@@ -20,6 +20,7 @@ from analysis.report.tables import (
     GRADE_DOMAINS,
     breakable,
     digits_for,
+    effect_ci,
     fmt_ci,
     fmt_num,
     md_escape,
@@ -113,7 +114,7 @@ def result_text(f: Mapping) -> str:
                 f"{n_text(f)} in {studies}, within-man, no control"
             )
         pooled = "pooled" if str(f.get("pooled")).lower() == "true" else "not pooled"
-        ci = fmt_ci(f["estimate"], f["ci_low"], f["ci_high"])
+        ci = effect_ci(f["estimate"], f["ci_low"], f["ci_high"], f.get("scale"))
         rule = ""
         if "SE taken from the reported p" in _s(f.get("consistency")):
             rule = "; SE from the reported p by the consistency rule"
@@ -163,7 +164,7 @@ def claim(f: Mapping, text: str) -> str:
 
 
 def label(f: Mapping) -> str:
-    scale = _s(f.get("scale"))
+    scale = {"log_ratio": "ratio of means"}.get(_s(f.get("scale")), _s(f.get("scale")))
     return outcome_label(f["outcome"]) + (f" ({scale})" if scale else "")
 
 
@@ -177,6 +178,10 @@ def answer_text(findings: pd.DataFrame) -> str:
     for line in line_order(df["evidence_line"]):
         sub = df.loc[(df["evidence_line"] == line) & df["outcome"].map(is_bone)]
         shown = sub.loc[sub["status"].isin(["numeric", "words_only"])]
+        # beside the bone results, a pooled hormone response (the contrast behind them)
+        hormones = df.loc[(df["evidence_line"] == line) & (df["scale"] == "log_ratio")
+                          & (df["status"] == "numeric")]  # fmt: skip
+        shown = pd.concat([shown, hormones])
         parts = []
         for f in shown.to_dict("records"):
             parts.append(

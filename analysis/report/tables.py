@@ -117,10 +117,25 @@ def truthy(x: object) -> bool:
     return bool(x) and not pd.isna(x)  # type: ignore[arg-type]
 
 
+def effect_ci(est: object, lo: object, hi: object, scale: object, digits: int | None = None) -> str:
+    """``est [lo, hi]`` of an effect as read: a log ratio (scale ``log_ratio``) is written
+    back-transformed, as the ratio of means with its CI."""
+    if scale == "log_ratio":
+        vals = [
+            math.exp(float(x)) if x is not None and not pd.isna(x) else x  # type: ignore[arg-type]
+            for x in (est, lo, hi)
+        ]
+        return fmt_ci(vals[0], vals[1], vals[2], 2 if digits is None else digits)
+    return fmt_ci(est, lo, hi, digits)
+
+
 def unit_text(unit: object, scale: object) -> str:
-    """Unit shown after an effect: percentage points for the percent scale."""
+    """Unit shown after an effect: percentage points for the percent scale, "ratio of
+    means" for the log_ratio scale (written back-transformed)."""
     if scale == "percent":
         return "% points"
+    if scale == "log_ratio":
+        return "ratio of means"
     if unit is None or (isinstance(unit, float) and math.isnan(unit)):
         return ""
     return str(unit).replace("cm2", "cm²").replace("cm3", "cm³")
@@ -265,7 +280,7 @@ def studies_table(
             for _, e in eff.sort_values(["outcome", "scale"]).iterrows():
                 text = (
                     f"{md_escape(outcome_label(e['outcome']))}: "
-                    f"{md_escape(fmt_ci(e['yi'], e['ci_low'], e['ci_high']))} "
+                    f"{md_escape(effect_ci(e['yi'], e['ci_low'], e['ci_high'], e['scale']))} "
                     f"{md_escape(unit_text(e['unit'], e['scale']))}"
                 )
                 if pd.notna(e.get("timepoint_months")):
