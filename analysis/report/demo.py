@@ -584,6 +584,10 @@ def build_demo_report(reports_src, dest, *, figures: bool = True) -> dict[str, s
     )
     provenance.write_provenance(p.values(), t / "provenance.md")
     _demo_evidence_depth(p, t / "evidence-depth.md")
+    # the few-study table (rule report_bayes); the demo data have no group of 2-5 studies
+    from analysis.bayes import bayes_table
+
+    (t / "bayes.md").write_text(bayes_table(pd.DataFrame()), encoding="utf-8")
     if figures:
         build.forest_figures(
             p["effects"], p["pooled"], p["weights"], str(t / "forest-figures.md"), str(f)
