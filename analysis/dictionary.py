@@ -113,6 +113,8 @@ def render_dictionary(schema: Mapping[str, Any] | None = None) -> str:
             out.append(f"- At least {table['min_rows']} row(s).")
         for tool, domains in table.get("domains_by_tool", {}).items():
             out.append(f"- Domains of `{tool}`: {', '.join(f'`{d}`' for d in domains)}.")
+        for tool, judgements in table.get("judgements_by_tool", {}).items():
+            out.append(f"- Judgements of `{tool}`: {', '.join(f'`{d}`' for d in judgements)}.")
         out += [
             "",
             "| column | type | required | allowed values / range | unit | meaning |",

@@ -7,6 +7,7 @@ kind: groups are evidence_line x outcome x scale.
 
 from __future__ import annotations
 
+import json
 import math
 import warnings
 from collections.abc import Mapping, Sequence
@@ -422,3 +423,314 @@ def bmd_vs_estradiol(
     columns = ["outcome", "scale", "k", "intercept", "slope", "slope_se", "slope_ci_low",
                "slope_ci_high", "slope_pvalue", "tau2", "note"]  # fmt: skip
     return table, pd.DataFrame(regression, columns=columns)
+
+
+# --------------------------------------------------------------------------- per finding
+
+FINDING_SENSITIVITY_COLUMNS = [
+    "evidence_line",
+    "outcome",
+    "scale",
+    "analysis",
+    "assumption",
+    "k",
+    "estimate",
+    "ci_low",
+    "ci_high",
+    "result",
+    "conclusion_changed",
+]
+
+
+def _conclusion(lo: float, hi: float) -> str:
+    return "lower" if hi < 0 else "higher" if lo > 0 else "includes no effect"
+
+
+def _refit(group: pd.DataFrame, vi: Mapping[str, float], *, method: str, test: str, level: float):
+    v = np.array([vi.get(s, x) for s, x in zip(group["study_id"], group["vi"], strict=True)], float)
+    return _fit(
+        group["yi"].to_numpy(float),
+        v,
+        group["study_id"],
+        method=method,
+        test=test,
+        level=level,
+        tau2_ci=False,
+    )
+
+
+def finding_sensitivity(
+    findings: pd.DataFrame,
+    effects: pd.DataFrame,
+    derivations: pd.DataFrame,
+    grid: pd.DataFrame,
+    *,
+    method: str,
+    test: str,
+    level: float,
+    inclusions: Sequence[str],
+) -> pd.DataFrame:
+    """Sensitivity analyses generated per finding from the assumptions its derivation used.
+
+    For every numeric finding of the controlled studies, the ledger steps of its effects
+    decide which analyses are shown:
+
+    - an SE replaced by the consistency rule (``consistency_rule`` in the ledger): the SE
+      from the arm SDs as extracted, and the SE from the reported p with t on n - 2 df;
+    - an SE from a p-value by z with a known df (``se_with_t``): t instead of z;
+    - a percent-scale SE that assumes the absolute-scale p applies (``p_of`` "assumed"):
+      without that assumption the scale has no SE, which removes all evidence;
+    - an imputed change-score SD (``r`` in the ledger): the grid's other correlations;
+    - estimators and CI methods of the grid only where k >= 2;
+    - every inclusion rule that removes a study; a rule that leaves none is reported as
+      "removes all evidence", never dropped.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``FINDING_SENSITIVITY_COLUMNS``; ``result`` is "same conclusion", "conclusion
+        changes" or "removes all evidence".
+    """
+    rows: list[dict[str, Any]] = []
+    ledger = derivations.set_index("derivation_id")
+    numeric = findings.loc[(findings["status"] == "numeric") & findings["ci_low"].notna()]
+    for f in numeric.to_dict("records"):
+        key = (f["evidence_line"], f["outcome"], f["scale"])
+        group = effects.loc[
+            (effects["evidence_line"] == key[0])
+            & (effects["outcome"] == key[1])
+            & (effects["scale"] == key[2])
+        ].sort_values("study_id")
+        if group.empty:
+            continue
+        base = _conclusion(float(f["ci_low"]), float(f["ci_high"]))
+
+        def add(analysis, assumption, k, est=None, lo=None, hi=None, key=key, base=base) -> None:
+            if k == 0:
+                rows.append(
+                    dict(
+                        zip(
+                            FINDING_SENSITIVITY_COLUMNS,
+                            [
+                                *key,
+                                analysis,
+                                assumption,
+                                0,
+                                None,
+                                None,
+                                None,
+                                "removes all evidence",
+                                True,
+                            ],
+                            strict=True,
+                        )
+                    )
+                )
+                return
+            changed = _conclusion(lo, hi) != base
+            rows.append(
+                dict(
+                    zip(
+                        FINDING_SENSITIVITY_COLUMNS,
+                        [
+                            *key,
+                            analysis,
+                            assumption,
+                            k,
+                            est,
+                            lo,
+                            hi,
+                            "conclusion changes" if changed else "same conclusion",
+                            changed,
+                        ],
+                        strict=True,
+                    )
+                )
+            )
+
+        for e in group.to_dict("records"):
+            for did in str(e["derivation_ids"]).split(";"):
+                if did not in ledger.index:
+                    continue
+                try:
+                    a = json.loads(ledger.loc[did, "assumptions"])
+                except (TypeError, ValueError):
+                    continue
+                label = e["label"]
+                if "consistency_rule" in a:
+                    alt = {e["study_id"]: float(a["replaced_se_from_arm_sds"]) ** 2}
+                    fit = _refit(group, alt, method=method, test=test, level=level)
+                    add(
+                        f"{label}: SE from the arm SDs as extracted",
+                        "the primary analysis takes the SE from the reported p because the "
+                        f"SDs conflict with it ({a.get('check', '')})",
+                        fit.k,
+                        fit.estimate,
+                        fit.ci_low,
+                        fit.ci_high,
+                    )
+                    nt, nc = _numf(e.get("n_treatment")), _numf(e.get("n_control"))
+                    p = _p_from(a, e)
+                    if nt and nc and p:
+                        se_t = abs(float(e["yi"])) / float(stats_t_isf(p / 2, nt + nc - 2))
+                        fit = _refit(
+                            group, {e["study_id"]: se_t**2}, method=method, test=test, level=level
+                        )
+                        add(
+                            f"{label}: SE from the reported p with t on {int(nt + nc - 2)} df",
+                            "the primary analysis converts the reported p with z (df not reported)",
+                            fit.k,
+                            fit.estimate,
+                            fit.ci_low,
+                            fit.ci_high,
+                        )
+                if a.get("statistic") == "z" and a.get("se_with_t"):
+                    fit = _refit(
+                        group,
+                        {e["study_id"]: float(a["se_with_t"]) ** 2},
+                        method=method,
+                        test=test,
+                        level=level,
+                    )
+                    add(
+                        f"{label}: SE from the p with t instead of z",
+                        f"the primary analysis uses z; {a.get('df_note', '')}".strip(),
+                        fit.k,
+                        fit.estimate,
+                        fit.ci_low,
+                        fit.ci_high,
+                    )
+                if str(a.get("p_of", "")).startswith("assumed"):
+                    rest = group.loc[group["study_id"] != e["study_id"]]
+                    k = len(rest)
+                    if k:
+                        fit = _fit(
+                            rest["yi"].to_numpy(float),
+                            rest["vi"].to_numpy(float),
+                            rest["study_id"],
+                            method=method,
+                            test=test,
+                            level=level,
+                            tau2_ci=False,
+                        )
+                        add(
+                            f"{label}: without the percent-scale assumption",
+                            a["p_of"],
+                            k,
+                            fit.estimate,
+                            fit.ci_low,
+                            fit.ci_high,
+                        )
+                    else:
+                        add(f"{label}: without the percent-scale assumption", a["p_of"], 0)
+                if "r" in a and a.get("method_kind") == "sd_change":
+                    pass  # covered by the grid's r axis below
+        uses_r = any(
+            "sd_change" in str(ledger.loc[d, "method"])
+            for e in group.to_dict("records")
+            for d in str(e["derivation_ids"]).split(";")
+            if d in ledger.index
+        )
+        g = grid.loc[
+            (grid["evidence_line"] == key[0])
+            & (grid["outcome"] == key[1])
+            & (grid["scale"] == key[2])
+        ]
+        if uses_r:
+            for r in g.loc[
+                (g["method"] == method) & (g["inclusion"] == "all"), "r"
+            ].drop_duplicates():
+                sub = g.loc[
+                    (g["r"] == r) & (g["method"] == method) & (g["inclusion"] == "all")
+                ].iloc[0]
+                add(
+                    f"pre-post correlation r = {r:g}",
+                    "the change-score SD was imputed with the configured r",
+                    int(sub["k"]),
+                    sub["estimate"],
+                    sub["ci_low"],
+                    sub["ci_high"],
+                )
+        if len(group) >= 2:
+            for (m, t), sub in g.loc[g["inclusion"] == "all"].groupby(
+                ["method", "test"], sort=True
+            ):
+                if m == method and t in (test, "knha" if test == "adhoc" else test):
+                    continue
+                s = sub.iloc[0]
+                add(
+                    f"estimator {m}, CI {t}",
+                    "the primary estimator and CI method",
+                    int(s["k"]),
+                    s["estimate"],
+                    s["ci_low"],
+                    s["ci_high"],
+                )
+        for inclusion in inclusions:
+            if inclusion == "all":
+                continue
+            kept = INCLUSION[inclusion](group)
+            if len(kept) == len(group):
+                continue
+            text = {
+                "low_rob_only": "only results at low risk of bias",
+                "no_derived": "only results used as reported (nothing derived)",
+            }.get(inclusion, inclusion)
+            if kept.empty:
+                add(f"inclusion: {text}", "every contributing result is included", 0)
+            else:
+                fit = _fit(
+                    kept["yi"].to_numpy(float),
+                    kept["vi"].to_numpy(float),
+                    kept["study_id"],
+                    method=method,
+                    test=test,
+                    level=level,
+                    tau2_ci=False,
+                )
+                add(
+                    f"inclusion: {text}",
+                    "every contributing result is included",
+                    fit.k,
+                    fit.estimate,
+                    fit.ci_low,
+                    fit.ci_high,
+                )
+    frame = pd.DataFrame(rows, columns=FINDING_SENSITIVITY_COLUMNS)
+    return frame.sort_values(
+        ["evidence_line", "outcome", "scale", "analysis"], kind="mergesort"
+    ).reset_index(drop=True)
+
+
+def _numf(x: Any) -> float | None:
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return None
+    return v if math.isfinite(v) else None
+
+
+def _p_from(a: Mapping[str, Any], e: Mapping[str, Any]) -> float | None:
+    """The reported p behind an SE from p: |yi| / se gives z, and p = 2 sf(z)."""
+    se = _numf(e.get("sei"))
+    if not se:
+        return None
+    return float(2 * stats_norm_sf(abs(float(e["yi"])) / se))
+
+
+def stats_norm_isf(q: float) -> float:
+    from scipy import stats
+
+    return float(stats.norm.isf(q))
+
+
+def stats_norm_sf(x: float) -> float:
+    from scipy import stats
+
+    return float(stats.norm.sf(x))
+
+
+def stats_t_isf(q: float, df: float) -> float:
+    from scipy import stats
+
+    return float(stats.t.isf(q, df))

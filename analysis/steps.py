@@ -89,9 +89,12 @@ def harmonize_table(
 
 def _effects(
     arm_outcomes: Path_, arms: Path_, contrasts: Path_, studies: Path_, risk_of_bias: Path_,
-    *, r: float, config: Mapping[str, Any],
+    *, r: float, config: Mapping[str, Any], checks: Path_ | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:  # fmt: skip
-    from analysis import harmonize, hormone_response
+    """Effects of the controlled studies (and the hormone response as its own scale); with
+    ``checks`` (consistency/checks.csv) the declared consistency rule is applied to the
+    results whose p check conflicts."""
+    from analysis import consistency, harmonize, hormone_response
 
     outcomes = [config["outcomes"]["primary"], *config["outcomes"]["secondary"]]
     tables = (io.read_processed(arm_outcomes), io.read_table(arms), io.read_table(contrasts),
@@ -100,6 +103,10 @@ def _effects(
         *tables, r=r, outcomes=outcomes, scales=config["scales"],
         units=config["canonical_units"], level=config["pooling"]["level"],
     )  # fmt: skip
+    if checks is not None:
+        frame, ledger = consistency.apply_decisions(
+            frame, ledger, io.read_processed(checks), tables[2], config["pooling"]["level"]
+        )
     # The hormone response (log ratio of means) joins the effects as its own scale, so it is
     # pooled, varied over r and shown in a forest plot like every other outcome x scale.
     hormones, hormone_ledger = hormone_response.hormone_response(
@@ -112,16 +119,44 @@ def _effects(
     return frame, ledger, words, missing
 
 
+def consistency_checks(
+    *,
+    arm_outcomes: Path_,
+    contrasts: Path_,
+    observations: Path_,
+    changes: Path_,
+    checks: Path_,
+    config: Mapping[str, Any],
+) -> None:
+    """Rule ``consistency``: numeric consistency checks of the extracted data."""
+    from analysis import consistency
+
+    frame = consistency.run_checks(
+        io.read_processed(arm_outcomes),
+        io.read_table(contrasts),
+        io.read_processed(observations),
+        io.read_processed(changes),
+        config=config,
+    )
+    log.info(
+        "%d checks: %d conflicts, %d flags",
+        len(frame),
+        int((frame["status"] == "conflict").sum()),
+        int((frame["status"] == "flag").sum()),
+    )
+    io.write_csv(frame, checks, consistency.KEY)
+
+
 def effects(
     *, arm_outcomes: Path_, arms: Path_, contrasts: Path_, studies: Path_, risk_of_bias: Path_,
     effects: Path_, derivations: Path_, reported_in_words: Path_, not_estimable: Path_,
-    config: Mapping[str, Any],
+    config: Mapping[str, Any], checks: Path_ | None = None,
 ) -> None:  # fmt: skip
     """Rule ``effects``: one effect per study x outcome x scale, the ledger, results in
     words, and what could not be estimated (with the reason)."""
     frame, ledger, words, missing = _effects(
         arm_outcomes, arms, contrasts, studies, risk_of_bias, r=config["prepost_r"],
-        config=config,
+        config=config, checks=checks,
     )  # fmt: skip
     log.info("%d effects (%d derived), %d ledger rows, %d results in words, %d not estimable",
              len(frame), int(frame["derived"].sum()), len(ledger), len(words),
@@ -232,6 +267,7 @@ def regression(
 def sensitivity_grid(
     *, arm_outcomes: Path_, arms: Path_, contrasts: Path_, studies: Path_, risk_of_bias: Path_,
     effects: Path_, grid: Path_, leave_one_out: Path_, config: Mapping[str, Any],
+    checks: Path_ | None = None,
 ) -> None:  # fmt: skip
     """Rule ``sensitivity``: the grid (estimators x tests x r x inclusion sets) and
     leave-one-out refits of the primary analysis in groups with enough studies."""
@@ -239,7 +275,9 @@ def sensitivity_grid(
 
     grid_config, settings = config["sensitivity"], config["pooling"]
     by_r = {
-        r: _effects(arm_outcomes, arms, contrasts, studies, risk_of_bias, r=r, config=config)[0]
+        r: _effects(
+            arm_outcomes, arms, contrasts, studies, risk_of_bias, r=r, config=config, checks=checks
+        )[0]
         for r in sorted({*grid_config["r"], config["prepost_r"]})
     }
     frame = sensitivity.sensitivity_grid(
@@ -259,6 +297,71 @@ def sensitivity_grid(
     log.info("%d leave-one-out refits", len(loo))
     io.write_csv(frame, grid, key)
     io.write_csv(loo, leave_one_out, [*POOL_KEY, "omitted"])
+
+
+def findings(
+    *,
+    studies: Path_,
+    arms: Path_,
+    contrasts: Path_,
+    effects: Path_,
+    pooled: Path_,
+    reported_in_words: Path_,
+    not_estimable: Path_,
+    measured: Path_,
+    patient_changes: Path_,
+    cases_summary: Path_,
+    risk_of_bias: Path_,
+    grade: Path_,
+    checks: Path_,
+    derivations: Path_,
+    grid: Path_,
+    findings: Path_,
+    sensitivity: Path_,
+    config: Mapping[str, Any],
+    observations: Path_ | None = None,
+) -> None:
+    """Rule ``findings``: the findings table (one row per evidence line x outcome x scale,
+    with GRADE by the declared rules) and the sensitivity analyses of each finding."""
+    from analysis import findings as model
+    from analysis import sensitivity as sens
+
+    frame = model.build_findings(
+        studies=io.read_table(studies),
+        arms=io.read_table(arms),
+        contrasts=io.read_table(contrasts),
+        effects=io.read_processed(effects),
+        pooled=io.read_processed(pooled),
+        reported_in_words=io.read_processed(reported_in_words),
+        not_estimable=io.read_processed(not_estimable),
+        measured=io.read_table(measured),
+        patient_changes=io.read_processed(patient_changes),
+        cases_summary=io.read_processed(cases_summary),
+        risk_of_bias=io.read_table(risk_of_bias),
+        grade_judgements=io.read_table(grade),
+        consistency=io.read_processed(checks),
+        config=config,
+        case_observations=None if observations is None else io.read_table(observations),
+    )
+    settings = config["pooling"]
+    table = sens.finding_sensitivity(
+        frame,
+        io.read_processed(effects),
+        io.read_processed(derivations),
+        io.read_processed(grid),
+        method=settings["method"],
+        test=sens.effective_test(settings["test"], settings["adhoc"]),
+        level=settings["level"],
+        inclusions=config["sensitivity"]["inclusion"],
+    )
+    log.info(
+        "%d findings (%s); %d sensitivity rows",
+        len(frame),
+        frame["status"].value_counts().to_dict(),
+        len(table),
+    )
+    io.write_csv(frame, findings, model.KEY)
+    io.write_csv(table, sensitivity, ["evidence_line", "outcome", "scale", "analysis"])
 
 
 def extraction_agreement(

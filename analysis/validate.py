@@ -105,6 +105,7 @@ RULES: dict[str, str] = {
     "baseline_time": "{value} months, but measure is baseline; a baseline is at timepoint_months 0",
     "same_arm": "'{value}' is also the treatment_arm; a contrast compares two different arms",
     "domain_of_tool": "'{value}' is not a domain of {tool}; {tool} domains: {domains}",
+    "judgement_of_tool": "'{value}' is not a judgement of {tool}; {tool} judgements: {judgements}",
     "not_screened": "'{value}' has no included record in screening.csv; add the record "
     "that reports it",
     "case_report_patient": "blank; an observation of {design} study '{study}' must name "
@@ -653,6 +654,16 @@ class _Validator:
                 tool=tool,
                 domains=allowed,
             )
+        judgements = table.spec.get("judgements_by_tool", {})
+        judgement = cells.get("judgement", "")
+        allowed_anywhere = {j for js in judgements.values() for j in js}
+        if (
+            judgement in allowed_anywhere
+            and tool in judgements
+            and judgement not in judgements[tool]
+        ):
+            self.report(name, "judgement_of_tool", row=line, column="judgement", value=judgement,
+                        tool=tool, judgements=", ".join(judgements[tool]))  # fmt: skip
 
     def check_keys(self, table: _Table) -> None:
         key = table.spec.get("key", [])
@@ -662,8 +673,10 @@ class _Validator:
         seen: dict[tuple, int] = {}
         for line, cells in table.rows:
             values = [cells[col] for col in key]
-            if any(v == "" for v in values):
-                continue  # a blank key cell is already reported as required
+            if any(
+                v == "" and columns[c].get("required") for c, v in zip(key, values, strict=True)
+            ):
+                continue  # a blank required key cell is already reported as required
             # 6 and 6.0 months are the same time point.
             normal = tuple(
                 float(v)

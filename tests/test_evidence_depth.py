@@ -102,32 +102,26 @@ def test_agreement_counts_and_the_rule_state_are_stated():
 
 
 def test_answer_names_the_pooled_hormone_ratios_beside_the_bone_result():
-    from analysis.report.tables import _hormone_sentence
+    from analysis.report import claims
 
-    pooled = pd.DataFrame(
+    base = {"status": "numeric", "pooled": True, "n": None, "certainty": "very_low",
+            "statement": "The evidence is very uncertain.", "range_low": None,
+            "range_high": None, "unit": "", "words": "", "consistency": ""}  # fmt: skip
+    findings = pd.DataFrame(
         [
-            {
-                "evidence_line": "ai_older_men",
-                "outcome": "estradiol",
-                "scale": "log_ratio",
-                "pooled": True,
-                "k": 3,
-                "estimate": math.log(0.64),
-                "ci_low": math.log(0.36),
-                "ci_high": math.log(1.15),
-            },
-            {
-                "evidence_line": "ai_boys",
-                "outcome": "estradiol",
-                "scale": "log_ratio",
-                "pooled": False,
-                "k": 1,
-                "estimate": 0.0,
-                "ci_low": -1.0,
-                "ci_high": 1.0,
-            },
+            {**base, "evidence_line": "ai_older_men", "outcome": "bmd_lumbar_spine",
+             "scale": "percent", "k": 1, "pooled": False, "estimate": -2.46, "ci_low": -3.97,
+             "ci_high": -0.95, "n": 69},
+            {**base, "evidence_line": "ai_older_men", "outcome": "estradiol",
+             "scale": "log_ratio", "k": 3, "estimate": math.log(0.64),
+             "ci_low": math.log(0.36), "ci_high": math.log(1.15)},
+            {**base, "evidence_line": "ai_boys", "outcome": "estradiol", "scale": "",
+             "status": "words_only", "k": 1, "estimate": None, "ci_low": None,
+             "ci_high": None},
         ]
-    )
-    text = _hormone_sentence(pooled, "ai_older_men").replace("\\", "")
-    assert text.endswith("estradiol 0.64 [0.36, 1.15] (k = 3).")
-    assert _hormone_sentence(pooled, "ai_boys") == ""
+    )  # fmt: skip
+    text = claims.answer_text(findings).replace("\\", "")
+    older, boys = text.split("- **Aromatase inhibitor in boys**")[::-1][1], text
+    assert "Estradiol (ratio of means): [0.64 [0.36, 1.15] ratio of means (3 studies" in older
+    # a hormone result only in words is not put beside the bone results
+    assert "Estradiol" not in boys.split("- **Aromatase inhibitor in boys**")[1]

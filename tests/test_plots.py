@@ -183,6 +183,10 @@ def test_rob_plot_has_one_panel_per_tool_and_all_judgements(frames):
         "Some concerns",
         "High",
         "Unclear",
+        "Moderate",
+        "Serious",
+        "Critical",
+        "No information",
     ]
     assert all("$" not in s.replace(r"\$", "") for s in df["label"])
 

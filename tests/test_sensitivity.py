@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from analysis import sensitivity
 from analysis.pooling import rma
 from analysis.sensitivity import (
     bmd_vs_estradiol,
@@ -175,3 +176,113 @@ def test_bmd_vs_estradiol_takes_a_trials_estradiol_change_from_its_arms_and_says
     assert rows.loc["s2", "estradiol_change"] == -30.0  # an estimated effect comes first
     assert rows.loc["s2", "estradiol_basis"].startswith("difference in change between arms")
     assert rows.loc["s0", "estradiol_months"] == 3.0
+
+
+def _finding_inputs():
+    import json
+
+    effects = pd.DataFrame(
+        [
+            {
+                "study_id": "bb",
+                "label": "BB 2009",
+                "evidence_line": "l",
+                "outcome": "bmd",
+                "scale": "percent",
+                "yi": -2.46,
+                "vi": 0.592,
+                "sei": 0.769,
+                "ci_low": -3.97,
+                "ci_high": -0.95,
+                "n_treatment": None,
+                "n_control": None,
+                "derived": True,
+                "derivation_ids": "d1",
+                "rob_overall": "some_concerns",
+            },
+        ]
+    )
+    ledger = pd.DataFrame(
+        [
+            {
+                "derivation_id": "d1",
+                "method": "se_from_p: SE = |estimate| / z",
+                "assumptions": json.dumps(
+                    {
+                        "statistic": "z",
+                        "se_with_t": 0.737,
+                        "p_of": "assumed: the absolute-scale p applies",
+                    }
+                ),
+            }
+        ]
+    )
+    findings = pd.DataFrame(
+        [
+            {
+                "evidence_line": "l",
+                "outcome": "bmd",
+                "scale": "percent",
+                "status": "numeric",
+                "ci_low": -3.97,
+                "ci_high": -0.95,
+            }
+        ]
+    )
+    grid = pd.DataFrame(
+        columns=[
+            "evidence_line",
+            "outcome",
+            "scale",
+            "method",
+            "test",
+            "r",
+            "inclusion",
+            "k",
+            "estimate",
+            "ci_low",
+            "ci_high",
+        ]
+    )
+    return findings, effects, ledger, grid
+
+
+def test_finding_sensitivity_varies_only_the_assumptions_the_derivation_used():
+    findings, effects, ledger, grid = _finding_inputs()
+    out = sensitivity.finding_sensitivity(
+        findings,
+        effects,
+        ledger,
+        grid,
+        method="REML",
+        test="adhoc",
+        level=0.95,
+        inclusions=["all", "low_rob_only", "no_derived"],
+    )
+    analyses = list(out["analysis"])
+    assert "BB 2009: SE from the p with t instead of z" in analyses
+    # k = 1: no other estimator or CI method, and no pre-post r (no SD was imputed)
+    assert not any(a.startswith(("estimator", "pre-post")) for a in analyses)
+    t_row = out.loc[out["analysis"] == "BB 2009: SE from the p with t instead of z"].iloc[0]
+    assert t_row["ci_low"] == pytest.approx(-2.46 - 1.959964 * 0.737, abs=1e-3)
+
+
+def test_a_rule_that_leaves_no_study_is_reported_as_removing_all_evidence():
+    findings, effects, ledger, grid = _finding_inputs()
+    out = sensitivity.finding_sensitivity(
+        findings,
+        effects,
+        ledger,
+        grid,
+        method="REML",
+        test="adhoc",
+        level=0.95,
+        inclusions=["all", "low_rob_only", "no_derived"],
+    )
+    removed = out.loc[out["result"] == "removes all evidence", "analysis"]
+    assert set(removed) == {
+        "BB 2009: without the percent-scale assumption",
+        "inclusion: only results at low risk of bias",
+        "inclusion: only results used as reported (nothing derived)",
+    }
+    assert (out.loc[out["result"] == "removes all evidence", "k"] == 0).all()

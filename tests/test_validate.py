@@ -160,7 +160,7 @@ def truncated_row_is_reported_with_its_field_count(raw):
     lines[line - 1] = "only,three,fields\n"
     (raw / "risk_of_bias.csv").write_text("".join(lines), "utf-8")
     return [
-        f"{raw}/risk_of_bias.csv row {line}: 3 fields, the header has 6; "
+        f"{raw}/risk_of_bias.csv row {line}: 3 fields, the header has 7; "
         "the row is truncated or a comma is missing"
     ]
 
@@ -172,7 +172,7 @@ def extra_field_is_reported(raw):
     lines[line - 1] = lines[line - 1].rstrip("\n") + ",extra\n"
     (raw / "grade.csv").write_text("".join(lines), "utf-8")
     return [
-        f"{raw}/grade.csv row {line}: 10 fields, the header has 9; "
+        f"{raw}/grade.csv row {line}: 12 fields, the header has 11; "
         "quote values that contain a comma"
     ]
 
@@ -259,7 +259,7 @@ def column_given_twice_is_reported(raw):
     path.write_text(out.getvalue(), "utf-8")
     return [
         f"{raw}/grade.csv row 1, column evidence_line: 'evidence_line' appears more than once "
-        "in the header (columns 1 and 10)"
+        "in the header (columns 1 and 12)"
     ]
 
 
@@ -285,7 +285,7 @@ def dropped_column_is_reported_missing(raw):
     csv.writer(out, lineterminator="\n").writerows([r[:-1] for r in rows])
     path.write_text(out.getvalue(), "utf-8")
     return [
-        f"{raw}/grade.csv row 1, column rationale: missing from the header; every column of "
+        f"{raw}/grade.csv row 1, column override_reason: missing from the header; every column of "
         "the contract must be present (leave its cells blank)"
     ]
 
@@ -530,7 +530,7 @@ def second_judgement_of_a_domain_is_a_duplicate_key(raw):
     line = append_line(raw, "risk_of_bias.csv", _line(fields).rstrip("\n"))
     return [
         f"{raw}/risk_of_bias.csv row {line}: duplicate key (study_id={row['study_id']}, "
-        f"domain={row['domain']}); the same key is in row {first}"
+        f"outcome={row['outcome']}, domain={row['domain']}); the same key is in row {first}"
     ]
 
 
@@ -695,19 +695,28 @@ def result_in_words_without_the_words_is_reported(raw):
 
 
 @case
-def unknown_grade_certainty_is_reported(raw):
-    line, _ = edit(raw, "grade.csv", any_row, certainty="medium")
+def unknown_grade_override_domain_is_reported(raw):
+    line, _ = edit(raw, "grade.csv", any_row, override_domain="certainty")
     return [
-        f"{raw}/grade.csv row {line}, column certainty: 'medium' is not an allowed certainty; "
-        "allowed: high, moderate, low, very_low"
+        f"{raw}/grade.csv row {line}, column override_domain: 'certainty' is not an allowed "
+        "override_domain; allowed: risk_of_bias, inconsistency, imprecision"
+    ]
+
+
+@case
+def judgement_outside_the_tools_categories_is_reported(raw):
+    line, _ = edit(raw, "risk_of_bias.csv", lambda r: r["tool"] == "rob2", judgement="unclear")
+    return [
+        f"{raw}/risk_of_bias.csv row {line}, column judgement: 'unclear' is not a judgement of "
+        "rob2; rob2 judgements: low, some_concerns, high"
     ]
 
 
 @case
 def unknown_grade_concern_is_reported(raw):
-    line, _ = edit(raw, "grade.csv", any_row, imprecision="serous")
+    line, _ = edit(raw, "grade.csv", any_row, publication_bias="serous")
     return [
-        f"{raw}/grade.csv row {line}, column imprecision: 'serous' is not an allowed concern "
+        f"{raw}/grade.csv row {line}, column publication_bias: 'serous' is not an allowed concern "
         "(did you mean 'serious'?); allowed: not_serious, serious, very_serious"
     ]
 

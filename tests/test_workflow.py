@@ -33,6 +33,7 @@ TARGETS = [
     "data/processed/cases/summary.csv",
     "data/processed/regression/bmd_vs_estradiol.csv",
     "data/processed/sensitivity/grid.csv",
+    "data/processed/findings/findings.csv",
 ]
 #: The processed-file contract of docs/architecture.md: file -> (key, required columns).
 CONTRACT = {
@@ -251,9 +252,9 @@ def test_editing_one_value_reruns_only_its_chain_and_moves_the_estimate(repo):
     cases_before = digests(repo / "data/processed/cases")
 
     dry = snakemake(repo, "--dry-run", *TARGETS)
-    assert scheduled(dry) == {"validate", "validate_trials", "harmonize_arms", "effects",
-                              "hormone_changes", "pool", "sensitivity",
-                              "regression"}  # fmt: skip
+    assert scheduled(dry) == {"validate", "validate_trials", "harmonize_arms", "consistency",
+                              "effects", "hormone_changes", "pool", "sensitivity",
+                              "regression", "findings"}  # fmt: skip
     result = snakemake(repo, *TARGETS)
     assert result.returncode == 0, result.stderr[-3000:]
     pooled = pd.read_csv(repo / "data/processed/pool/pooled.csv")

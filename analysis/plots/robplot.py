@@ -24,8 +24,14 @@ from plotnine import (
 
 from analysis.plots.theme import JUDGEMENT_COLOURS, plain, theme_report
 
-TOOL_NAMES = {"rob2": "RoB 2 (randomized trials)", "murad2018": "Murad 2018 (case reports)"}
+TOOL_NAMES = {
+    "rob2": "RoB 2 (randomized trials)",
+    "robins_i": "ROBINS-I (non-randomised controlled)",
+    "murad2018": "Murad 2018 (case reports)",
+}
 DOMAIN_NAMES = {
+    "confounding": "Confounding",
+    "classification": "Classification",
     "randomization": "Randomization",
     "deviations": "Deviations",
     "missing_data": "Missing data",
@@ -42,8 +48,21 @@ JUDGEMENT_NAMES = {
     "some_concerns": "Some concerns",
     "high": "High",
     "unclear": "Unclear",
+    "moderate": "Moderate",
+    "serious": "Serious",
+    "critical": "Critical",
+    "no_information": "No information",
 }
-SYMBOLS = {"low": "+", "some_concerns": "!", "high": "−", "unclear": "?"}
+SYMBOLS = {
+    "low": "+",
+    "some_concerns": "!",
+    "high": "−",
+    "unclear": "?",
+    "moderate": "!",
+    "serious": "−",
+    "critical": "×",
+    "no_information": "?",
+}
 
 
 def rob_data(risk_of_bias: pd.DataFrame, studies: pd.DataFrame) -> pd.DataFrame:

@@ -16,6 +16,7 @@ OUTCOME_LABELS = {
     "bmd_trochanter": "Trochanter BMD",
     "bmd_total_body": "Total body BMD",
     "bmd_radius": "Radius BMD",
+    "bmd_site_not_stated": "BMD, site not stated",
     "bmc_total_body": "Total body BMC",
     "vbmd_trabecular_spine": "Trabecular spine vBMD",
     "vbmd_spine": "Spine vBMD (QCT)",
@@ -66,6 +67,12 @@ JUDGEMENT_COLOURS = {
     "some_concerns": "#B8860B",
     "high": "#D55E00",
     "unclear": "#6f6f6f",
+    # ROBINS-I (Sterne et al. 2016): moderate as RoB 2's some concerns, serious as high,
+    # critical darker still, no information grey
+    "moderate": "#B8860B",
+    "serious": "#D55E00",
+    "critical": "#8B2E00",
+    "no_information": "#6f6f6f",
 }
 
 LINE_COLOURS = {

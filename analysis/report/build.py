@@ -342,7 +342,8 @@ def rob_figure(rob_csv: str, studies_csv: str, png: str, snippet_md: str) -> Non
         robplot.rob_plot(df),
         png,
         snippet_md,
-        "Risk of bias per study and domain (RoB 2 for trials, Murad 2018 for case reports).",
+        "Risk of bias per study and domain: RoB 2 for randomised trials, ROBINS-I for "
+        "non-randomised controlled studies, Murad 2018 for case reports, each in its own panel.",
         "fig-rob",
         alt,
         width=placed_width("rob"),
@@ -480,47 +481,48 @@ def scatter_figure(
 def report_tables(inputs: Mapping[str, str], outputs: Mapping[str, str], config: Mapping) -> None:
     """Write the markdown tables and generated text of the report.
 
+    Every section that states a claim reads the findings table (or its inputs by the same
+    keys), so a claim has the same status, n, estimate and certainty everywhere.
+
     Parameters
     ----------
     inputs : mapping
-        Paths keyed ``studies, effects, derivations, reported_in_words, pooled, grade, grid,
-        patient_changes, cases_summary`` and optionally ``not_estimable``.
+        Paths keyed ``findings, finding_sensitivity, checks, studies, screening, search_log,
+        effects, derivations, reported_in_words, patient_changes, hormone_changes,
+        arm_outcomes, contrasts, patient_observations``.
     outputs : mapping
         Paths keyed ``answer, studies, sof, grade, completeness, sensitivity, derivations,
-        methods`` (any subset).
+        methods, consistency, references, limitations, search, metadata`` (any subset).
     config : mapping
-        The workflow configuration (see :func:`analysis.report.tables.methods_text`).
+        The workflow configuration (see :func:`analysis.report.tables.methods_text` and
+        :func:`analysis.report.claims.grade_rules_md`).
     """
+    from analysis.report import claims
+
     f = {k: read_csv(v) for k, v in inputs.items()}
-    texts = {
-        "answer": tables.answer_text(
-            f["pooled"],
-            f["grade"],
-            f["cases_summary"],
-            f["reported_in_words"],
-            f.get("not_estimable"),
-            f["effects"],
-            f["studies"],
+    findings = f["findings"]
+    makers = {
+        "answer": lambda: claims.answer_text(findings),
+        "studies": lambda: tables.studies_table(
+            f["studies"], f["effects"], f["reported_in_words"], f["patient_changes"],
+            f.get("hormone_changes"), findings=findings,
         ),
-        "studies": tables.studies_table(
-            f["studies"],
-            f["effects"],
-            f["reported_in_words"],
-            f["patient_changes"],
-            f.get("hormone_changes"),
+        "sof": lambda: claims.sof_table(findings),
+        "grade": lambda: claims.grade_table(findings),
+        "completeness": lambda: claims.completeness_table(
+            findings, f["studies"], f["effects"], f["derivations"]
         ),
-        "sof": tables.sof_table(f["pooled"], f["grade"], f["effects"]),
-        "grade": tables.grade_table(f["grade"]),
-        "completeness": tables.completeness_table(
-            f["effects"],
-            f["derivations"],
-            f["reported_in_words"],
-            f["studies"],
-            f.get("not_estimable"),
+        "sensitivity": lambda: claims.sensitivity_table(findings, f["finding_sensitivity"]),
+        "derivations": lambda: tables.derivations_table(f["derivations"]),
+        "methods": lambda: tables.methods_text(config, None) + "\n" + claims.grade_rules_md(config),
+        "consistency": lambda: claims.consistency_table(f["checks"]),
+        "references": lambda: claims.references_md(f["studies"], f["screening"]),
+        "limitations": lambda: claims.limitations_md(
+            findings, f["screening"],
+            [f["arm_outcomes"], f["contrasts"], f["patient_observations"]], f["checks"],
         ),
-        "sensitivity": tables.sensitivity_table(f["grid"], f["pooled"]),
-        "derivations": tables.derivations_table(f["derivations"]),
-        "methods": tables.methods_text(config, f["pooled"]),
-    }
+        "search": lambda: claims.search_md(f["search_log"], f["screening"]),
+        "metadata": lambda: claims.metadata_yaml(config),
+    }  # fmt: skip
     for key, path in outputs.items():
-        _write(path, texts[key])
+        _write(path, makers[key]())

@@ -234,7 +234,7 @@ def demo_frames() -> dict[str, pd.DataFrame]:
             "censor",
             "unit_canonical",
         ],
-    ).assign(phase="estrogen", unit=lambda d: d["unit_canonical"])
+    ).assign(phase="estrogen", unit=lambda d: d["unit_canonical"], location="Abstract")
     patients = pd.DataFrame(
         {"patient_id": ["pt_a", "pt_b"], "age_at_estrogen_start_years": [30, None]}
     )
@@ -339,17 +339,75 @@ def demo_frames() -> dict[str, pd.DataFrame]:
     risk_of_bias = pd.DataFrame(rob_rows, columns=["study_id", "tool", "domain", "judgement"])
     risk_of_bias["rationale"] = "synthetic"
     risk_of_bias["source"] = "synthetic"
+    risk_of_bias["outcome"] = ""
     grade = pd.DataFrame(
         {
             "evidence_line": ["ai_older_men", "estrogen_aromatase_deficiency"],
             "outcome": ["bmd_lumbar_spine", "bmd_lumbar_spine"],
-            "certainty": ["low", "very_low"],
-            "risk_of_bias": ["serious", "very_serious"],
-            "inconsistency": ["not_serious", "not_serious"],
             "indirectness": ["not_serious", "serious"],
-            "imprecision": ["serious", "serious"],
-            "publication_bias": ["not_serious", "not_serious"],
-            "rationale": ["Few small trials; wide CI", "Case reports <i>only</i>"],
+            "indirectness_rationale": ["Older men, AI vs placebo", "Case reports <i>only</i>"],
+            "publication_bias": ["not_serious", "serious"],
+            "publication_bias_rationale": ["Registered trials", "Positive cases published"],
+            "upgrade": [None, None],
+            "upgrade_rationale": ["", ""],
+            "override_domain": ["", ""],
+            "override_rating": ["", ""],
+            "override_reason": ["", ""],
+        }
+    )
+    contrasts = pd.DataFrame(
+        {
+            "study_id": ["boys_a", "ai_b"],
+            "treatment_arm": ["letrozole", "anastrozole"],
+            "control_arm": ["placebo", "placebo"],
+            "outcome": ["bmd_femoral_neck", "bmd_total_hip"],
+            "timepoint_months": [12, 3],
+            "measure": ["reported_in_words", "difference_in_change"],
+            "p_value": [None, 0.03],
+            "p_value_bound": ["", "="],
+            "n_analysed": [23, 41],
+            "direction": ["none_reported", "treatment_lower"],
+            "reported_text": [
+                "no significant difference in BMD accretion | between groups",
+                "total hip BMD fell more with anastrozole (p = 0.03)",
+            ],
+            "source": ["PMID:4", "PMID:2"],
+            "location": ["Abstract", "Abstract, Results"],
+        }
+    )
+    measured = pd.DataFrame(
+        {
+            "study_id": ["ai_c"],
+            "outcome": ["bmd_femoral_neck"],
+            "timepoint_months": [12],
+            "source": ["PMID:3"],
+            "location": ["Abstract"],
+            "quote": [""],
+            "note": ["femoral neck BMD measured; values only in the full text"],
+        }
+    )
+    checks = pd.DataFrame(
+        {
+            "check": ["p_implied", "sd_ratio"],
+            "study_id": ["ai_c", "ai_a"],
+            "outcome": ["bmd_lumbar_spine"] * 2,
+            "timepoint_months": [12, 12],
+            "status": ["conflict", "ok"],
+            "reported": ["p = 0.04", "SD 0.1; 0.12"],
+            "implied": ["z p = 0.002", "ratio 1.2"],
+            "detail": ["synthetic", "synthetic"],
+            "decision": ["SE taken from the reported p (z), the conservative route", "none needed"],
+        }
+    )
+    arm_outcomes = pd.DataFrame({"study_id": ["ai_a", "ai_a"], "location": ["Abstract", "Table 2"]})
+    search_log = pd.DataFrame(
+        {
+            "search_id": ["s1", "s2"],
+            "source": ["PubMed", "Reference lists"],
+            "query": ["aromatase inhibitor AND bone AND men", "citation searching"],
+            "date_searched": ["2020-01-01", ""],
+            "records_found": [9, None],
+            "note": ["", "date and count not recorded"],
         }
     )
     arms = pd.DataFrame(
@@ -401,7 +459,78 @@ def demo_frames() -> dict[str, pd.DataFrame]:
         "grade": grade,
         "studies": studies,
         "arms": arms,
+        "contrasts": contrasts,
+        "outcomes_measured": measured,
+        "checks": checks,
+        "arm_outcomes": arm_outcomes,
+        "search_log": search_log,
     }
+
+
+DEMO_CONFIG = {
+    "pooling": {"method": "REML", "test": "knha", "adhoc": True, "level": 0.95},
+    "prepost_r": 0.5,
+    "few_studies": {"min_k_pool": 2, "min_k_prediction_interval": 3},
+    "sensitivity": {
+        "methods": ["REML", "DL"],
+        "r": [0.2, 0.5, 0.8],
+        "inclusion": ["all", "low_rob_only", "no_derived"],
+    },
+    "outcomes": {"primary": "bmd_lumbar_spine", "secondary": ["bmd_femoral_neck"]},
+    "grade": {
+        "start": {"rct": 4, "nonrandomized_controlled": 2, "case_report": 1},
+        "risk_of_bias": {
+            "rob2": {"low": 0, "some_concerns": 1, "high": 2},
+            "robins_i": {"low": 0, "moderate": 0, "serious": 1, "critical": 2, "no_information": 1},
+            "murad2018": {"low": 0, "some_concerns": 0, "unclear": 0, "high": 1},
+        },
+        "inconsistency_i2": 50,
+        "optimal_information_size": 400,
+        "words_only_imprecision": 2,
+        "no_variance_imprecision": 2,
+    },
+    "consistency": {
+        "quantile_tolerance": 0.1,
+        "sd_ratio_max": 5,
+        "on_conflict": "se_from_reported_p",
+    },
+    "report": {"data_freeze": "2020-01-02"},
+}
+
+
+def demo_findings(frames: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The findings table and its sensitivity analyses built from the demo frames."""
+    from analysis import findings, sensitivity
+
+    f = frames
+    controlled = f["effects"].loc[f["effects"]["evidence_line"] != findings.CASE_LINE]
+    table = findings.build_findings(
+        studies=f["studies"],
+        arms=f["arms"],
+        contrasts=f["contrasts"],
+        effects=controlled,
+        pooled=f["pooled"],
+        reported_in_words=f["reported_in_words"],
+        not_estimable=f["not_estimable"],
+        measured=f["outcomes_measured"],
+        patient_changes=f["patient_changes"],
+        cases_summary=f["cases_summary"],
+        risk_of_bias=f["risk_of_bias"],
+        grade_judgements=f["grade"],
+        consistency=f["checks"],
+        config=DEMO_CONFIG,
+    )
+    sens = sensitivity.finding_sensitivity(
+        table,
+        controlled,
+        f["derivations"],
+        f["grid"],
+        method="REML",
+        test="adhoc",
+        level=0.95,
+        inclusions=DEMO_CONFIG["sensitivity"]["inclusion"],
+    )
+    return table, sens
 
 
 def write_demo_inputs(directory) -> dict[str, str]:
@@ -448,43 +577,44 @@ def build_demo_report(reports_src, dest, *, figures: bool = True) -> dict[str, s
     for sub in ("filters", "templates"):
         shutil.copytree(src / sub, dst / sub, dirs_exist_ok=True)
     p = write_demo_inputs(dst / "inputs")
+    table, sens = demo_findings(demo_frames())
+    for name, frame in (("findings", table), ("finding_sensitivity", sens)):
+        p[name] = str(dst / "inputs" / f"{name}.csv")
+        frame.to_csv(p[name], index=False)
     t, f = dst / "tables", dst / "figures"
+    keys = [
+        "findings",
+        "finding_sensitivity",
+        "checks",
+        "studies",
+        "screening",
+        "search_log",
+        "effects",
+        "derivations",
+        "reported_in_words",
+        "patient_changes",
+        "arm_outcomes",
+        "contrasts",
+        "patient_observations",
+    ]
+    outputs = [
+        "answer",
+        "studies",
+        "sof",
+        "grade",
+        "completeness",
+        "sensitivity",
+        "derivations",
+        "methods",
+        "consistency",
+        "references",
+        "limitations",
+        "search",
+    ]
     build.report_tables(
-        {
-            k: p[k]
-            for k in (
-                "studies",
-                "effects",
-                "derivations",
-                "reported_in_words",
-                "pooled",
-                "grade",
-                "grid",
-                "patient_changes",
-                "cases_summary",
-                "not_estimable",
-            )
-        },
-        {
-            k: str(t / f"{k}.md")
-            for k in (
-                "answer",
-                "studies",
-                "sof",
-                "grade",
-                "completeness",
-                "sensitivity",
-                "derivations",
-                "methods",
-            )
-        },
-        {
-            "pooling": {"method": "REML", "test": "knha", "adhoc": True, "level": 0.95},
-            "prepost_r": 0.5,
-            "few_studies": {"min_k_pool": 2, "min_k_prediction_interval": 3},
-            "sensitivity": {"methods": ["REML", "DL"], "r": [0.2, 0.5, 0.8]},
-            "outcomes": {"primary": "bmd_lumbar_spine", "secondary": ["bmd_femoral_neck"]},
-        },
+        {k: p[k] for k in keys},
+        {**{k: str(t / f"{k}.md") for k in outputs}, "metadata": str(t / "metadata.yaml")},
+        DEMO_CONFIG,
     )
     provenance.write_provenance(p.values(), t / "provenance.md")
     _demo_evidence_depth(p, t / "evidence-depth.md")

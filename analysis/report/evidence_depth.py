@@ -31,6 +31,10 @@ RESOLUTION_TEXT = {
 
 
 def _search(search_log: pd.DataFrame) -> str:
+    # The searches before the renewal (ids s<nn>, from the notes) are described with the
+    # search log table of the report; this paragraph is about the renewed search.
+    if "search_id" in search_log.columns:
+        search_log = search_log.loc[search_log["search_id"].astype(str).str.match(r"^s[0-9]{4}_")]
     by_source = search_log.groupby("source")["records_found"].agg(["count", "sum"])
     parts = ", ".join(
         f"{int(r['count'])} in the {md_escape(src)} corpus ({int(r['sum'])} records)"

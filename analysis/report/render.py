@@ -32,12 +32,32 @@ def pandoc_path() -> str:
         return found
 
 
+METADATA = "tables/metadata.yaml"
+
+
+def _report_timestamp(root: Path) -> int:
+    """PDF creation time: SOURCE_DATE_EPOCH, else the report date (data freeze), else 0."""
+    if "SOURCE_DATE_EPOCH" in os.environ:
+        return int(os.environ["SOURCE_DATE_EPOCH"])
+    path = root / METADATA
+    if path.exists():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.startswith("date:"):
+                import datetime as dt
+
+                day = dt.date.fromisoformat(line.split(":", 1)[1].strip().strip('"'))
+                return int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp())
+    return 0
+
+
 def _pandoc(qmd: Path, to: str, extra: list[str]) -> bytes:
     """Run pandoc in the document's directory (relative paths of includes and images)."""
     root = qmd.parent
     cmd = [pandoc_path(), qmd.name, "--from", "markdown", "--to", to, "--standalone"]
     for name in FILTERS:
         cmd += ["--lua-filter", str(Path("filters") / name)]
+    if (root / METADATA).exists():
+        cmd += ["--metadata-file", METADATA]  # the report date (data freeze) and such
     cmd += extra
     proc = subprocess.run(cmd, cwd=root, capture_output=True, check=False)
     if proc.returncode != 0:
@@ -75,7 +95,7 @@ def render_pdf_pandoc(qmd: Path, pdf: Path) -> None:
     pdf.parent.mkdir(parents=True, exist_ok=True)
     # A fixed creation date keeps the PDF byte-identical between runs (reproducible builds
     # convention: SOURCE_DATE_EPOCH, else the Unix epoch).
-    timestamp = int(os.environ.get("SOURCE_DATE_EPOCH", "0"))
+    timestamp = _report_timestamp(qmd.parent)
     # Fonts from the lock file, not the machine: matplotlib ships DejaVu Sans, the font the
     # figures use too, and typst embeds its own fallbacks, so the PDF is the same everywhere.
     fonts = str(Path(matplotlib.get_data_path()) / "fonts" / "ttf")

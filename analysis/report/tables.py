@@ -18,8 +18,6 @@ import pandas as pd
 
 from analysis.plots.forest import ESTIMATORS, TESTS
 from analysis.plots.theme import (
-    OUTCOME_LABELS,
-    line_label,
     line_order,
     line_short,
     outcome_label,
@@ -218,6 +216,7 @@ def studies_table(
     reported_in_words: pd.DataFrame,
     patient_changes: pd.DataFrame | None = None,
     hormone_changes: pd.DataFrame | None = None,
+    findings: pd.DataFrame | None = None,
 ) -> str:
     """Evidence table: population, intervention, hormonal change and effect on BMD per study.
 
@@ -238,6 +237,11 @@ def studies_table(
     -------
     str
         Markdown table ``tbl-studies`` ordered by evidence line then year.
+
+    Notes
+    -----
+    With ``findings`` (``findings/findings.csv``) the "Effect on BMD" column states each
+    bone finding the study is part of, in the same words as every other section.
     """
     rows = []
     for line in _by_line(studies):
@@ -315,11 +319,16 @@ def studies_table(
                             f"{md_escape(fmt_num(c['months'], 0))} months"
                         )
                     if not hormone and pd.notna(c.get("estradiol_after")):
+                        censor = c.get("estradiol_before_censor")
+                        censor = censor if isinstance(censor, str) else ""
                         hormone.append(
-                            f"E2 {md_escape(fmt_num(c['estradiol_before'], 0) or '?')} → "
+                            f"E2 {md_escape(censor)}"
+                            f"{md_escape(fmt_num(c['estradiol_before'], 0) or '?')} → "
                             f"{md_escape(fmt_num(c['estradiol_after'], 0))} "
                             f"{md_escape(c['estradiol_unit'])}"
                         )
+            if findings is not None:
+                bone = _bone_claims(findings, s)
             comparator = s.get("comparator")
             interv = md_escape(s["intervention"]) + (
                 f" vs {md_escape(comparator)}" if isinstance(comparator, str) and comparator else ""
@@ -332,8 +341,8 @@ def studies_table(
                     md_escape(s["population"]),
                     interv,
                     md_escape(fmt_num(s.get("duration_months"), 0)),
-                    "; ".join(hormone) or "not reported",
-                    "; ".join(bone) or "not reported",
+                    "; ".join(hormone) or "none in the retrieved text",
+                    "; ".join(bone) or "no bone result in the retrieved text",
                 ]
             )
     return md_table(
@@ -359,261 +368,22 @@ def studies_table(
     )
 
 
-def _outcome_rank(outcome: str) -> tuple[int, str]:
-    """Bone outcomes first, in the order of the outcome vocabulary, then the rest by name."""
-    order = list(OUTCOME_LABELS)
-    return (order.index(outcome) if outcome in order else len(order), str(outcome))
+def _bone_claims(findings: pd.DataFrame, study: Mapping) -> list[str]:
+    """The bone findings a study is part of, as the same claims as the other sections."""
+    from analysis.report import claims
 
-
-def _downgrades(g: pd.Series) -> str:
-    """``risk of bias −1; imprecision −2`` from a ``grade.csv`` row (not serious: left out)."""
-    steps = {"serious": "−1", "very_serious": "−2"}
-    parts = [
-        f"{d.replace('_', ' ')} {steps.get(str(g.get(d)), md_escape(g.get(d)))}"
-        for d in GRADE_DOMAINS
-        if str(g.get(d, "not_serious")) not in ("not_serious", "nan", "")
-    ]
-    return "; ".join(parts) if parts else "not downgraded"
-
-
-def sof_table(pooled: pd.DataFrame, grade: pd.DataFrame, effects: pd.DataFrame) -> str:
-    """Summary of findings: effect, studies, participants and GRADE certainty with reasons.
-
-    Parameters
-    ----------
-    pooled : pandas.DataFrame
-        ``pooled.csv``.
-    grade : pandas.DataFrame
-        ``data/raw/grade.csv``.
-    effects : pandas.DataFrame
-        ``effects.csv`` (for the participants column: sum of arm sizes).
-
-    Returns
-    -------
-    str
-        Markdown table ``tbl-sof``: one row per evidence line x outcome x scale of ``pooled.csv``
-        and one per ``grade.csv`` row without a pooled result, bone outcomes first. The reasons
-        column names the downgraded domains (−1 serious, −2 very serious); the full rationale
-        is a ``.details`` span (expandable in HTML, dropped in the PDF) and is in
-        :func:`grade_table`.
-    """
-    rows = []
-    keys = pd.concat(
-        [pooled[["evidence_line", "outcome"]], grade[["evidence_line", "outcome"]]]
-    ).drop_duplicates()
-    for line in _by_line(keys):
-        outcomes = sorted(
-            set(keys.loc[keys["evidence_line"] == line, "outcome"]), key=_outcome_rank
-        )
-        for outcome in outcomes:
-            g = grade.loc[(grade["evidence_line"] == line) & (grade["outcome"] == outcome)]
-            if len(g):
-                gr = g.iloc[0]
-                certainty = CERTAINTY.get(str(gr["certainty"]), md_escape(gr["certainty"]))
-                reasons = md_escape(_downgrades(gr))
-                if isinstance(gr.get("rationale"), str) and gr["rationale"].strip():
-                    reasons += f' [{md_escape(gr["rationale"])}]{{.details summary="Rationale"}}'
-            else:
-                certainty, reasons = "not graded", "no GRADE judgement in grade.csv"
-            p = pooled.loc[(pooled["evidence_line"] == line) & (pooled["outcome"] == outcome)]
-            for _, r in p.sort_values("scale").iterrows() if len(p) else [(None, None)]:
-                if r is None:
-                    effect, k, n = "no numeric result", "–", "–"
-                else:
-                    eff = effects.loc[
-                        (effects["evidence_line"] == line)
-                        & (effects["outcome"] == outcome)
-                        & (effects["scale"] == r["scale"])
-                    ]
-                    unit = eff["unit"].iloc[0] if len(eff) else ""
-                    n_total = int(
-                        eff["n_treatment"].fillna(0).sum() + eff["n_control"].fillna(0).sum()
-                    )
-                    effect = md_escape(
-                        effect_ci(r["estimate"], r["ci_low"], r["ci_high"], r["scale"])
-                        + f" {unit_text(unit, r['scale'])}"
-                    ) + ("" if truthy(r["pooled"]) else " (single study, not pooled)")
-                    k, n = str(int(r["k"])), str(n_total) if n_total else "not reported"
-                rows.append(
-                    [
-                        md_escape(outcome_label(outcome)),
-                        md_escape(line_label(line)),
-                        effect,
-                        k,
-                        n,
-                        certainty,
-                        reasons,
-                    ]
-                )
-    return md_table(
-        rows,
-        [
-            "Outcome",
-            "Evidence line",
-            "Effect [95% CI]",
-            "Studies",
-            "Participants",
-            "Certainty (GRADE)",
-            "Downgraded for",
-        ],
-        caption="Summary of findings with GRADE certainty of the evidence per outcome. "
-        "Downgrading per domain: −1 serious, −2 very serious; the full rationale of each "
-        "judgement is in @tbl-grade.",
-        ident="tbl-sof",
-        align="lllrrll",
-        # the reasons cell also carries the folded rationale: size it by what is shown
-        widths=[14, 26, 22, 7, 11, 13, 30],
-    )
-
-
-def grade_table(grade: pd.DataFrame) -> str:
-    """The GRADE rationale per evidence line and outcome, in full (``tbl-grade``, appendix).
-
-    Parameters
-    ----------
-    grade : pandas.DataFrame
-        ``data/raw/grade.csv``.
-
-    Returns
-    -------
-    str
-        Markdown table: evidence line, outcome, certainty, downgraded domains, rationale.
-    """
-    rows = []
-    for line in _by_line(grade):
-        sub = grade.loc[grade["evidence_line"] == line]
-        for outcome in sorted(set(sub["outcome"]), key=_outcome_rank):
-            gr = sub.loc[sub["outcome"] == outcome].iloc[0]
-            rows.append(
-                [
-                    md_escape(line_short(line)),
-                    md_escape(outcome_label(outcome)),
-                    CERTAINTY.get(str(gr["certainty"]), md_escape(gr["certainty"])),
-                    md_escape(_downgrades(gr)),
-                    md_escape(gr.get("rationale")),
-                ]
+    out = []
+    bone = findings.loc[findings["outcome"].map(claims.is_bone)]
+    for f in claims.order(bone).to_dict("records"):
+        ids = str(f.get("study_ids") or "").split(";")
+        named = [x.strip() for x in str(f.get("studies_not_retrieved") or "").split(";")]
+        if study["study_id"] in ids:
+            out.append(
+                f"{md_escape(claims.label(f))}: {claims.claim(f, md_escape(claims.result_text(f)))}"
             )
-    return md_table(
-        rows,
-        ["Evidence line", "Outcome", "Certainty", "Downgraded for", "Rationale"],
-        caption="GRADE: the rationale of each certainty judgement (data/raw/grade.csv).",
-        ident="tbl-grade",
-        widths=[11, 12, 10, 18, 60],
-    )
-
-
-def completeness_table(
-    effects: pd.DataFrame,
-    derivations: pd.DataFrame,
-    reported_in_words: pd.DataFrame,
-    studies: pd.DataFrame,
-    not_estimable: pd.DataFrame | None = None,
-) -> str:
-    """What each study reported: numbers as reported, derived (how), words only, not estimable.
-
-    Parameters
-    ----------
-    effects, derivations, reported_in_words : pandas.DataFrame
-        ``effects.csv``, ``derivations.csv``, ``reported_in_words.csv``.
-    studies : pandas.DataFrame
-        ``data/raw/studies.csv`` (studies with nothing at all get a row too).
-    not_estimable : pandas.DataFrame, optional
-        ``effects/not_estimable.csv``: study x outcome x scale without an effect, with the reason.
-
-    Returns
-    -------
-    str
-        Markdown table ``tbl-completeness``: one row per study x outcome x scale.
-    """
-    labels = dict(zip(studies["study_id"], studies["label"], strict=False))
-    methods = (
-        derivations.groupby("derivation_id")["method"].first().to_dict() if len(derivations) else {}
-    )
-    steps = (
-        derivations.groupby("derivation_id")["step"].first().to_dict()
-        if len(derivations) and "step" in derivations
-        else {}
-    )
-    entries = []
-    for _, e in effects.iterrows():
-        if truthy(e["derived"]):
-            ids = [i for i in str(e["derivation_ids"]).split(";") if i and i != "nan"]
-            # the ledger's steps in words (its ids are in the appendix, not in this table)
-            how = "; ".join(
-                f"{steps.get(i, n)}. {_method_words(methods.get(i, '?'))}"
-                for n, i in enumerate(ids, start=1)
-            )
-            status, how = "derived", breakable(md_escape(how))
-        else:
-            status, how = "as reported", ""
-        entries.append((e["study_id"], e["outcome"], e["scale"], e["label"], status, how))
-    for _, w in reported_in_words.iterrows():
-        entries.append(
-            (
-                w["study_id"],
-                w["outcome"],
-                "",
-                w["label"],
-                "in words only (no number)",
-                "“" + md_escape(w["reported_text"]) + "”",
-            )
-        )
-    if not_estimable is not None:
-        for _, n in not_estimable.iterrows():
-            entries.append(
-                (
-                    n["study_id"],
-                    n["outcome"],
-                    n["scale"],
-                    n["label"],
-                    "not estimable",
-                    md_escape(n["reason"]),
-                )
-            )
-    seen = {e[0] for e in entries}
-    for sid in sorted(set(studies["study_id"]) - seen):
-        entries.append(
-            (
-                sid,
-                "",
-                "",
-                labels.get(sid, sid),
-                "no usable outcome",
-                "nothing extracted for the synthesis",
-            )
-        )
-    order = {
-        sid: k
-        for k, sid in enumerate(
-            studies.sort_values(["evidence_line", "year", "study_id"])["study_id"]
-        )
-    }
-    entries.sort(key=lambda e: (order.get(e[0], 10**6), str(e[0]), str(e[1]), str(e[2])))
-    rows = [
-        [
-            md_escape(label),
-            md_escape(outcome_label(outcome) if outcome else ""),
-            md_escape(scale),
-            status,
-            how,
-        ]
-        for _sid, outcome, scale, label, status, how in entries
-    ]
-    return md_table(
-        rows,
-        [
-            "Study",
-            "Outcome",
-            "Scale",
-            "Status",
-            "Derivation (ledger ids: method), words, or reason",
-        ],
-        caption="Data completeness: what each study reported, what was derived and how "
-        "(details in the derivation ledger, @tbl-derivations), what was reported only "
-        "in words, and why an effect could not be estimated.",
-        ident="tbl-completeness",
-        widths=[14, 14, 7, 12, 60],
-    )
+        elif study["label"] in named:
+            out.append(f"{md_escape(claims.label(f))}: measured, not retrieved")
+    return out
 
 
 def _method_words(method: object) -> str:
@@ -675,339 +445,6 @@ def derivations_table(derivations: pd.DataFrame) -> str:
         caption="Derivation ledger: every number not taken directly from a report.",
         ident="tbl-derivations",
         align="lllllrl",
-    )
-
-
-def _setting(g: pd.Series) -> str:
-    return (
-        f"{g['method']}/{g['test']}/r={fmt_num(g['r'], 1)}/{str(g['inclusion']).replace('_', ' ')}"
-    )
-
-
-def _range_text(estimates: pd.Series, scale: object, d: int) -> str:
-    """Lowest to highest estimate; a log ratio written as ratios (its null is 1, not 0)."""
-    lo, hi = float(estimates.min()), float(estimates.max())
-    if scale == "log_ratio":
-        return f"{fmt_num(math.exp(lo), 2)} to {fmt_num(math.exp(hi), 2)} (ratio)"
-    return f"{fmt_num(lo, d)} to {fmt_num(hi, d)}"
-
-
-def sensitivity_table(grid: pd.DataFrame, pooled: pd.DataFrame | None = None) -> str:
-    """The sensitivity grid summarized per outcome x evidence line x scale (``tbl-sensitivity``).
-
-    Parameters
-    ----------
-    grid : pandas.DataFrame
-        ``sensitivity/grid.csv``: one row per setting (estimator, test, r, inclusion).
-    pooled : pandas.DataFrame, optional
-        ``pooled.csv``, for the main analysis' estimate shown beside the grid's range.
-
-    Returns
-    -------
-    str
-        Markdown table: number of settings, range of k and of the estimates, how many CIs
-        exclude zero, and the settings that changed the conclusion (first five listed).
-    """
-    rows = []
-    keys = (
-        ["outcome", "evidence_line", "scale"]
-        if "scale" in grid.columns
-        else ["outcome", "evidence_line"]
-    )
-    for key, g in grid.groupby(keys, sort=True):
-        key = dict(zip(keys, key, strict=True))
-        d = digits_for(list(g["estimate"]) + list(g["ci_low"]) + list(g["ci_high"]))
-        main = ""
-        if pooled is not None and len(pooled):
-            sel = pooled
-            for k, v in key.items():
-                sel = sel.loc[sel[k] == v]
-            if len(sel):
-                r = sel.iloc[0]
-                main = effect_ci(r["estimate"], r["ci_low"], r["ci_high"], r["scale"], d)
-        changed = g.loc[g["conclusion_changed"].map(truthy)]
-        listed = "; ".join(_setting(c) for _, c in changed.head(5).iterrows())
-        if len(changed) > 5:
-            listed += f"; and {len(changed) - 5} more"
-        kmin, kmax = int(g["k"].min()), int(g["k"].max())
-        rows.append(
-            [
-                md_escape(outcome_label(key["outcome"])),
-                md_escape(line_label(key["evidence_line"])),
-                md_escape(key.get("scale", "")),
-                md_escape(main),
-                str(len(g)),
-                f"{kmin}" if kmin == kmax else f"{kmin}–{kmax}",
-                md_escape(_range_text(g["estimate"], key.get("scale"), d)),
-                f"{int(g['excludes_zero'].map(truthy).sum())} of {len(g)}",
-                f"**{len(changed)}**: " + md_escape(listed) if len(changed) else "none",
-            ]
-        )
-    return md_table(
-        rows,
-        [
-            "Outcome",
-            "Evidence line",
-            "Scale",
-            "Main analysis [95% CI]",
-            "Settings",
-            "k",
-            "Estimates (range)",
-            "CI excludes 0",
-            "Settings that changed the conclusion",
-        ],
-        caption="Sensitivity analyses: each pooled result re-estimated over τ² estimators, "
-        "tests, assumed pre-post correlations r and inclusion rules (setting = "
-        "estimator/test/r/inclusion); the full grid is data/processed/sensitivity/grid.csv.",
-        ident="tbl-sensitivity",
-        align="lllllrlll",
-    )
-
-
-BONE_PREFIXES = ("bmd_", "vbmd_", "bmc_")
-
-
-def _is_bone(outcome: object) -> bool:
-    return str(outcome).startswith(BONE_PREFIXES)
-
-
-def _certainty(grade: pd.DataFrame, line: str, outcome: str) -> str:
-    """``**⊕⊕◯◯ Low** (downgraded for ...)`` for one line x outcome, or an empty string."""
-    g = grade.loc[(grade["evidence_line"] == line) & (grade["outcome"] == outcome)]
-    if not len(g):
-        return ""
-    gr = g.iloc[0]
-    cert = CERTAINTY.get(str(gr["certainty"]), md_escape(gr["certainty"]))
-    why = _downgrades(gr)
-    return f"**{cert}**" + ("" if why == "not downgraded" else f" ({md_escape(why)})")
-
-
-def _line_certainty(grade: pd.DataFrame, line: str, outcome: str | None) -> str:
-    """Certainty of the shown outcome, else of the line's first graded bone outcome (named)."""
-    if outcome is not None:
-        own = _certainty(grade, line, outcome)
-        if own:
-            return f"Certainty: {own}."
-    graded = sorted(
-        (o for o in grade.loc[grade["evidence_line"] == line, "outcome"] if _is_bone(o)),
-        key=_outcome_rank,
-    )
-    if not graded:
-        return "Certainty: **not graded**."
-    lead = "Not graded for this outcome; " if outcome is not None else ""
-    return (
-        f"{lead}certainty for {md_escape(outcome_label(graded[0]))}: "
-        f"{_certainty(grade, line, graded[0])}."
-    )
-
-
-def _direction(lo: float, hi: float) -> str:
-    if lo > 0:
-        return "higher with treatment than with control, the CI excluding zero"
-    if hi < 0:
-        return "lower with treatment than with control, the CI excluding zero"
-    return "no clear difference, the CI including zero"
-
-
-def _single_study_text(
-    effects: pd.DataFrame | None, studies: pd.DataFrame | None, line: str, row: pd.Series
-) -> str:
-    """' (Label, vs comparator)' for a line whose result is one study, so that a reader sees
-    what the treatment was compared with (a placebo, or an active comparator)."""
-    if effects is None or studies is None:
-        return ""
-    eff = effects.loc[
-        (effects["evidence_line"] == line)
-        & (effects["outcome"] == row["outcome"])
-        & (effects["scale"] == row["scale"])
-    ]
-    if len(eff) != 1:
-        return ""
-    study = studies.loc[studies["study_id"] == eff.iloc[0]["study_id"]]
-    if not len(study):
-        return ""
-    label = md_escape(str(study.iloc[0]["label"]))
-    comparator = study.iloc[0].get("comparator")
-    if pd.isna(comparator) or not str(comparator).strip():
-        return f" ({label})"
-    return f" ({label}, vs {md_escape(_clip(str(comparator), 80))})"
-
-
-def _hormone_sentence(pooled: pd.DataFrame, line: str) -> str:
-    """The mechanism beside a line's bone result: the pooled hormone ratios (log_ratio scale,
-    written back-transformed), or nothing when the line has none pooled."""
-    rows = pooled.loc[
-        (pooled["evidence_line"] == line)
-        & (pooled["scale"] == "log_ratio")
-        & pooled["pooled"].map(truthy)
-    ].sort_values("outcome")
-    if rows.empty:
-        return ""
-    parts = [
-        f"{md_escape(outcome_label(r['outcome']).lower())} "
-        f"{md_escape(effect_ci(r['estimate'], r['ci_low'], r['ci_high'], 'log_ratio'))} "
-        f"(k = {int(r['k'])})"
-        for _, r in rows.iterrows()
-    ]
-    return (
-        " Hormones under the aromatase inhibitor, ratio of means after/before treatment "
-        "(pooled, 95% CI): " + "; ".join(parts) + "."
-    )
-
-
-def answer_text(
-    pooled: pd.DataFrame,
-    grade: pd.DataFrame,
-    cases_summary: pd.DataFrame,
-    reported_in_words: pd.DataFrame | None = None,
-    not_estimable: pd.DataFrame | None = None,
-    effects: pd.DataFrame | None = None,
-    studies: pd.DataFrame | None = None,
-) -> str:
-    """The answer first: per evidence line, what the bone evidence shows and how certain it is.
-
-    Parameters
-    ----------
-    pooled : pandas.DataFrame
-        ``pooled.csv``; the main result of a line is lumbar-spine BMD (the most
-        estrogen-sensitive site), percent scale when present, else its first bone outcome.
-    grade : pandas.DataFrame
-        ``data/raw/grade.csv``: the certainty (and downgraded domains) of the shown outcome,
-        else of the line's first graded bone outcome, named.
-    cases_summary : pandas.DataFrame
-        ``cases/summary.csv``, for the case reports (never pooled).
-    reported_in_words, not_estimable : pandas.DataFrame, optional
-        Bone results reported only in words (quoted) and bone outcomes measured but without
-        an effect (with the reason), for lines without a numeric result.
-    effects : pandas.DataFrame, optional
-        ``effects.csv``, for the number of participants behind a result.
-    studies : pandas.DataFrame, optional
-        ``data/raw/studies.csv``: every line with a study gets a bullet, even with no result.
-
-    Returns
-    -------
-    str
-        Markdown bullets. Every number is read from the processed files; the only judgement
-        made here is whether a CI lies on one side of zero.
-    """
-    empty = pd.DataFrame(columns=["evidence_line", "outcome", "study_id", "label"])
-    words = reported_in_words if reported_in_words is not None else empty
-    missing = not_estimable if not_estimable is not None else empty
-    bone = pooled.loc[pooled["outcome"].map(_is_bone)]
-    lines = list(bone["evidence_line"]) + list(
-        words.loc[words["outcome"].map(_is_bone), "evidence_line"]
-    )
-    lines += list(missing.loc[missing["outcome"].map(_is_bone), "evidence_line"])
-    if studies is not None:
-        lines += list(studies["evidence_line"])
-    if len(cases_summary):
-        lines.append("estrogen_aromatase_deficiency")
-    bullets = []
-    for line in line_order(lines):
-        head = f"- **{md_escape(line_label(line))}**: "
-        sub = bone.loc[bone["evidence_line"] == line].copy()
-        if line == "estrogen_aromatase_deficiency" and len(cases_summary):
-            bullets.append(
-                head
-                + _cases_sentence(cases_summary)
-                + " "
-                + _line_certainty(grade, line, "bmd_lumbar_spine")
-            )
-            continue
-        if len(sub):
-            sub["rank"] = [
-                (o != "bmd_lumbar_spine", sc != "percent", _outcome_rank(o))
-                for o, sc in zip(sub["outcome"], sub["scale"], strict=True)
-            ]
-            r = sub.sort_values("rank").iloc[0]
-            unit = unit_text(r.get("unit", ""), r["scale"]) if pd.notna(r.get("unit")) else ""
-            if r["scale"] == "percent":
-                unit = "percentage points"
-            level = float(r.get("level", 0.95))
-            n_text = ""
-            if effects is not None:
-                eff = effects.loc[
-                    (effects["evidence_line"] == line)
-                    & (effects["outcome"] == r["outcome"])
-                    & (effects["scale"] == r["scale"])
-                ]
-                n = int(eff["n_treatment"].fillna(0).sum() + eff["n_control"].fillna(0).sum())
-                n_text = f", {n} participants" if n else ""
-            k = int(r["k"])
-            basis = (
-                f"pooled over {k} studies{n_text}"
-                if truthy(r["pooled"])
-                else f"1 study{_single_study_text(effects, studies, line, r)}{n_text}, not pooled"
-            )
-            others = sub["outcome"].nunique() - 1
-            more = f" {others} other bone outcome(s) in @tbl-sof." if others > 0 else ""
-            bullets.append(
-                head
-                + f"{md_escape(outcome_label(r['outcome']))} difference "
-                + f"{md_escape(fmt_ci(r['estimate'], r['ci_low'], r['ci_high']))} {unit} "
-                + f"({level:.0%} CI; {basis}): "
-                + _direction(float(r["ci_low"]), float(r["ci_high"]))
-                + f".{more} "
-                + _line_certainty(grade, line, str(r["outcome"]))
-                + _hormone_sentence(pooled, line)
-            )
-            continue
-        parts = []
-        m = missing.loc[(missing["evidence_line"] == line) & missing["outcome"].map(_is_bone)]
-        if len(m):
-            m = m.assign(rank=[_outcome_rank(o) for o in m["outcome"]]).sort_values("rank")
-            first = m.iloc[0]
-            labels = ", ".join(md_escape(x) for x in dict.fromkeys(m["label"]))
-            parts.append(
-                f"bone density was measured ({labels}) but no effect could be computed; "
-                f"for {md_escape(first['label'])}, {md_escape(outcome_label(first['outcome']))}: "
-                f"{md_escape(first['reason'])}."
-            )
-        w = words.loc[(words["evidence_line"] == line) & words["outcome"].map(_is_bone)]
-        if len(w):
-            w0 = w.sort_values("study_id").iloc[0]
-            parts.append(
-                f"reported only in words ({len(w)} result(s)), e.g. {md_escape(w0['label'])}, "
-                f"{md_escape(outcome_label(w0['outcome']))}: "
-                f"“{md_escape(_clip(w0['reported_text'], 140))}”"
-            )
-        if not parts:
-            parts.append("no bone result could be extracted.")
-        shown = str(w.iloc[0]["outcome"]) if len(w) else None
-        bullets.append(
-            head
-            + "no numeric bone result; "
-            + " ".join(parts)
-            + " "
-            + _line_certainty(grade, line, shown)
-        )
-    if not bullets:
-        bullets.append("- No bone outcome could be quantified.")
-    return "\n".join(bullets) + "\n"
-
-
-def _cases_sentence(cases_summary: pd.DataFrame) -> str:
-    """Lumbar spine (else the first site) change under estrogen from ``cases/summary.csv``."""
-    cs = cases_summary.assign(rank=[_outcome_rank(o) for o in cases_summary["outcome"]])
-    c = cs.sort_values("rank").iloc[0]
-    n = int(c["n_patients"])
-    men = "1 man" if n == 1 else f"{n} men"
-    if n == 1:
-        change = f"{md_escape(fmt_num(c.get('percent_change_median'), 1))}%"
-    else:
-        change = (
-            f"median {md_escape(fmt_num(c.get('percent_change_median'), 1))}% (range "
-            f"{md_escape(fmt_num(c.get('percent_change_min'), 1))} to "
-            f"{md_escape(fmt_num(c.get('percent_change_max'), 1))}%)"
-        )
-    return (
-        f"{md_escape(outcome_label(c['outcome']))} rose under estrogen in case reports "
-        f"({men}, within-man change, not pooled, no control): {change} over a median of "
-        f"{md_escape(fmt_num(c.get('months_median'), 0))} months (@fig-cases-bmd)."
-        if float(c.get("percent_change_min", 0)) > 0
-        else f"{md_escape(outcome_label(c['outcome']))} changed under estrogen in case "
-        f"reports ({men}, within-man change, not pooled, no control): {change} over a median "
-        f"of {md_escape(fmt_num(c.get('months_median'), 0))} months (@fig-cases-bmd)."
     )
 
 

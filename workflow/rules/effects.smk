@@ -10,7 +10,8 @@ rule effects:
         contrasts="data/raw/contrasts.csv",
         studies="data/raw/studies.csv",
         risk_of_bias="data/raw/risk_of_bias.csv",
-        code=EFFECTS_CODE,
+        checks="data/processed/consistency/checks.csv",
+        code=[*EFFECTS_CODE, "analysis/consistency.py"],
     output:
         effects="data/processed/effects/effects.csv",
         derivations="data/processed/effects/derivations.csv",

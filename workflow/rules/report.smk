@@ -10,6 +10,10 @@ REPORT_TABLES = [
     "sensitivity",
     "derivations",
     "methods",
+    "consistency",
+    "references",
+    "limitations",
+    "search",
     "bayes",
 ]
 REPORT_FIGURES = ["prisma", "rob", "cases-bmd", "bmd-vs-estradiol"]
@@ -26,26 +30,38 @@ PROCESSED_FOR_REPORT = [
     "data/processed/cases/summary.csv",
     "data/processed/regression/bmd_vs_estradiol.csv",
     "data/processed/sensitivity/grid.csv",
+    "data/processed/consistency/checks.csv",
+    "data/processed/findings/findings.csv",
+    "data/processed/findings/sensitivity.csv",
     "data/processed/effects/binary.csv",
     "data/processed/validate/extraction_agreement.json",
 ]
 
 
 rule report_tables:
+    # Every section that states a claim reads the findings table (or its inputs by the
+    # same keys): answer, summary of findings, completeness, studies, GRADE, sensitivity.
     input:
         validated=rules.validate.output.validated,
+        findings=rules.findings.output.findings,
+        finding_sensitivity=rules.findings.output.sensitivity,
+        checks=rules.consistency.output.checks,
         studies="data/raw/studies.csv",
-        grade="data/raw/grade.csv",
+        screening="data/raw/screening.csv",
+        search_log="data/raw/search_log.csv",
+        arm_outcomes="data/raw/arm_outcomes.csv",
+        contrasts="data/raw/contrasts.csv",
+        patient_observations="data/raw/patient_observations.csv",
         effects="data/processed/effects/effects.csv",
         derivations="data/processed/effects/derivations.csv",
         reported_in_words="data/processed/effects/reported_in_words.csv",
-        not_estimable="data/processed/effects/not_estimable.csv",
         hormone_changes="data/processed/effects/hormone_changes.csv",
-        pooled="data/processed/pool/pooled.csv",
-        grid="data/processed/sensitivity/grid.csv",
         patient_changes="data/processed/cases/patient_changes.csv",
-        cases_summary="data/processed/cases/summary.csv",
-        code=["analysis/report/tables.py", "analysis/report/build.py"],
+        code=[
+            "analysis/report/tables.py",
+            "analysis/report/claims.py",
+            "analysis/report/build.py",
+        ],
     output:
         answer="reports/tables/answer.md",
         studies="reports/tables/studies.md",
@@ -55,13 +71,25 @@ rule report_tables:
         sensitivity="reports/tables/sensitivity.md",
         derivations="reports/tables/derivations.md",
         methods="reports/tables/methods.md",
+        consistency="reports/tables/consistency.md",
+        references="reports/tables/references.md",
+        limitations="reports/tables/limitations.md",
+        search="reports/tables/search.md",
+        metadata="reports/tables/metadata.yaml",
     log:
         "logs/report/tables.log",
     conda:
         "../envs/analysis.yaml"
     params:
         config=config_subset(
-            "pooling", "prepost_r", "sensitivity", "outcomes", "few_studies"
+            "pooling",
+            "prepost_r",
+            "sensitivity",
+            "outcomes",
+            "few_studies",
+            "grade",
+            "consistency",
+            "report",
         ),
     script:
         "../scripts/report_tables.py"
@@ -132,6 +160,7 @@ rule report:
         ],
         templates=["reports/templates/report.css", "reports/templates/typst-header.typ"],
         tables=expand("reports/tables/{name}.md", name=REPORT_TABLES),
+        metadata="reports/tables/metadata.yaml",
         provenance=rules.report_provenance.output.provenance,
         evidence_depth=rules.report_evidence_depth.output.md,
         forest=rules.figure_forest.output.manifest,

@@ -11,7 +11,13 @@ rule sensitivity:
         contrasts="data/raw/contrasts.csv",
         studies="data/raw/studies.csv",
         risk_of_bias="data/raw/risk_of_bias.csv",
-        code=[*EFFECTS_CODE, *POOLING_CODE, "analysis/influence.py"],
+        checks="data/processed/consistency/checks.csv",
+        code=[
+            *EFFECTS_CODE,
+            *POOLING_CODE,
+            "analysis/influence.py",
+            "analysis/consistency.py",
+        ],
     output:
         grid="data/processed/sensitivity/grid.csv",
         leave_one_out="data/processed/sensitivity/leave_one_out.csv",

@@ -11,6 +11,7 @@ with steps.logged(snakemake.log[0]):
         contrasts=snakemake.input.contrasts,
         studies=snakemake.input.studies,
         risk_of_bias=snakemake.input.risk_of_bias,
+        checks=snakemake.input.checks,
         effects=snakemake.output.effects,
         derivations=snakemake.output.derivations,
         reported_in_words=snakemake.output.reported_in_words,

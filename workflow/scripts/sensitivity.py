@@ -12,6 +12,7 @@ with steps.logged(snakemake.log[0]):
         contrasts=snakemake.input.contrasts,
         studies=snakemake.input.studies,
         risk_of_bias=snakemake.input.risk_of_bias,
+        checks=snakemake.input.checks,
         grid=snakemake.output.grid,
         leave_one_out=snakemake.output.leave_one_out,
         config=snakemake.params.config,
