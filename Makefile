@@ -1,36 +1,67 @@
-# The two commands of the README. Both set up the environment from the lock file first.
-#   make pipeline   set up, then run the whole pipeline on the shipped data
-#   make test       set up, then run the test suite
+# `make` alone lists the targets. Every target that runs something sets up the environment
+# first: .venv with exactly the versions pinned (with hashes) in requirements.lock.
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 CORES ?= 2
+# The revision `make diff` compares the working tree with.
+BASE ?= HEAD
+# uv installs the lock file in seconds; it comes from PyPI itself, pinned with its hashes in
+# requirements-uv.lock (written by `make lock`). If it cannot be installed or fails, pip
+# installs the same lock file (a few minutes).
+UV_VERSION := 0.13.8
+PIP := $(BIN)/python -m pip --quiet --disable-pip-version-check
 
-.PHONY: setup pipeline test lint lock clean-venv
+.DEFAULT_GOAL := help
+.PHONY: help setup pipeline test lint diff lock clean-venv
 
-$(BIN)/.installed: requirements.lock pyproject.toml
+help: ## list the targets with what each does (the default)
+	@echo "usage: make TARGET   (times: a 2-core machine, see README)"
+	@awk 'BEGIN { FS = ":.*## " } /^[a-z-]+:.*## / { printf "  %-11s %s\n", $$1, $$2 }' \
+		$(MAKEFILE_LIST)
+
+$(BIN)/.installed: requirements.lock requirements-uv.lock pyproject.toml
+	@echo "==> 1/4 virtual environment $(VENV) ($(PYTHON))"
+	@rm -f $@
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@echo "==> 2/4 packages of requirements.lock (uv $(UV_VERSION), hashes checked)"
+	@if $(PIP) install --require-hashes -r requirements-uv.lock \
+		&& $(BIN)/uv pip install --python $(BIN)/python --require-hashes -r requirements.lock; \
+	then :; else \
+		echo "==> uv unavailable or failed: installing with pip instead (a few minutes)"; \
+		$(PIP) install --require-hashes -r requirements.lock || exit 1; \
+	fi
+	@echo "==> 3/4 the analysis package, editable"
+	$(PIP) install --no-deps --no-build-isolation -e .
 	@# PYTHONDONTWRITEBYTECODE=1 leaves an environment without bytecode, which makes every
 	@# import in every Snakemake job two to three times slower: compile it once here.
+	@echo "==> 4/4 bytecode of the environment, compiled once"
 	$(BIN)/python -m compileall -q -j 0 $(VENV)/lib analysis > /dev/null
 	touch $@
+	@echo "==> $(VENV) is ready"
 
-setup: $(BIN)/.installed
+setup: $(BIN)/.installed ## create .venv from requirements.lock (once; again when the lock changes)
 
-pipeline: setup
+pipeline: setup ## run the pipeline on data/raw/ (only the jobs whose inputs changed)
 	$(BIN)/snakemake --cores $(CORES)
 
-test: setup
+test: setup ## run the test suite
 	$(BIN)/python -m pytest
 
-lint: setup
+lint: setup ## ruff, snakefmt and snakemake --lint
 	$(BIN)/ruff check .
 	$(BIN)/snakefmt --check Snakefile workflow/rules
 	$(BIN)/snakemake --lint
 
-# Regenerate the lock file after changing dependencies in pyproject.toml (needs uv).
-lock:
+diff: setup ## what changed in the results against BASE (default HEAD), as Markdown
+	@$(BIN)/python -m analysis changes $(BASE)
+
+# Regenerate the lock files after changing dependencies in pyproject.toml (needs uv).
+lock: ## regenerate requirements.lock and requirements-uv.lock (needs uv on PATH)
 	uv pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes \
 		--python-platform x86_64-manylinux_2_28 -o requirements.lock
+	echo "uv==$(UV_VERSION)" | uv pip compile - --python-version 3.11 --generate-hashes \
+		--python-platform x86_64-manylinux_2_28 -o requirements-uv.lock
+
+clean-venv: ## delete .venv (the next target that needs it sets it up again)
+	rm -rf $(VENV)

@@ -20,6 +20,9 @@ rule effects:
         "logs/effects.log",
     conda:
         "../envs/analysis.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=10,
     params:
         config=config_subset(
             "outcomes",
@@ -45,6 +48,9 @@ rule cases:
         "logs/cases.log",
     conda:
         "../envs/analysis.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=10,
     params:
         config=config_subset("cases"),
     script:
@@ -67,5 +73,8 @@ rule hormone_changes:
         "logs/hormone_changes.log",
     conda:
         "../envs/analysis.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=10,
     script:
         "../scripts/hormone_changes.py"

@@ -18,6 +18,9 @@ rule figure_forest:
         "logs/figures/forest.log",
     conda:
         "../envs/analysis.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=10,
     params:
         figures_dir="reports/figures",
         favours=config.get("report", {}).get("favours", {}),
@@ -37,6 +40,9 @@ rule figure_prisma:
         "logs/figures/prisma.log",
     conda:
         "../envs/analysis.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=10,
     script:
         "../scripts/figures_prisma.py"
 
@@ -54,6 +60,9 @@ rule figure_rob:
         "logs/figures/rob.log",
     conda:
         "../envs/analysis.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=10,
     script:
         "../scripts/figures_rob.py"
 
@@ -69,6 +78,9 @@ rule figure_cases:
         "logs/figures/cases.log",
     conda:
         "../envs/analysis.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=10,
     script:
         "../scripts/figures_cases.py"
 
@@ -84,5 +96,8 @@ rule figure_bmd_vs_estradiol:
         "logs/figures/bmd_vs_estradiol.log",
     conda:
         "../envs/analysis.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=10,
     script:
         "../scripts/figures_scatter.py"

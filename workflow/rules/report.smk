@@ -55,6 +55,9 @@ rule report_tables:
         "logs/report/tables.log",
     conda:
         "../envs/analysis.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=10,
     params:
         config=config_subset(
             "pooling", "prepost_r", "sensitivity", "outcomes", "few_studies"
@@ -75,6 +78,9 @@ rule report_provenance:
         "logs/report/provenance.log",
     conda:
         "../envs/analysis.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=10,
     script:
         "../scripts/report_provenance.py"
 
@@ -104,6 +110,9 @@ rule report:
         "logs/report/render.log",
     conda:
         "../envs/analysis.yaml"
+    resources:
+        mem_mb=2000,
+        runtime=15,
     params:
         engine="auto",
     script:

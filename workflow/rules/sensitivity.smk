@@ -19,6 +19,9 @@ rule sensitivity:
         "logs/sensitivity.log",
     conda:
         "../envs/analysis.yaml"
+    resources:
+        mem_mb=1500,
+        runtime=20,
     params:
         config=config_subset(
             "outcomes",
@@ -46,6 +49,9 @@ rule regression:
         "logs/regression.log",
     conda:
         "../envs/analysis.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=10,
     params:
         config=config_subset("outcomes", "pooling", "few_studies"),
     script:
