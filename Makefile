@@ -11,6 +11,7 @@ BASE ?= HEAD
 # installs the same lock file (a few minutes).
 UV_VERSION := 0.13.8
 PIP := $(BIN)/python -m pip --quiet --disable-pip-version-check
+UV := $(BIN)/uv
 
 .DEFAULT_GOAL := help
 .PHONY: help setup pipeline test lint diff lock clean-venv
@@ -21,22 +22,25 @@ help: ## list the targets with what each does (the default)
 		$(MAKEFILE_LIST)
 
 $(BIN)/.installed: requirements.lock requirements-uv.lock pyproject.toml
-	@echo "==> 1/4 virtual environment $(VENV) ($(PYTHON))"
 	@rm -f $@
+	@echo "==> 1/4 virtual environment $(VENV) ($(PYTHON))"
 	$(PYTHON) -m venv $(VENV)
 	@echo "==> 2/4 packages of requirements.lock (uv $(UV_VERSION), hashes checked)"
-	@if $(PIP) install --require-hashes -r requirements-uv.lock \
-		&& $(BIN)/uv pip install --python $(BIN)/python --require-hashes -r requirements.lock; \
+	@if $(PIP) install --no-compile --require-hashes -r requirements-uv.lock \
+		&& $(UV) pip install --python $(BIN)/python --require-hashes -r requirements.lock \
+		&& $(UV) pip install --python $(BIN)/python --quiet --no-deps --no-build-isolation -e .; \
 	then :; else \
-		echo "==> uv unavailable or failed: installing with pip instead (a few minutes)"; \
-		$(PIP) install --require-hashes -r requirements.lock || exit 1; \
+		echo "==> uv unavailable or failed: pip installs the same lock file (a few minutes)"; \
+		$(PIP) install --require-hashes -r requirements.lock \
+			&& $(PIP) install --no-deps --no-build-isolation -e . || exit 1; \
 	fi
-	@echo "==> 3/4 the analysis package, editable"
-	$(PIP) install --no-deps --no-build-isolation -e .
 	@# PYTHONDONTWRITEBYTECODE=1 leaves an environment without bytecode, which makes every
-	@# import in every Snakemake job two to three times slower: compile it once here.
-	@echo "==> 4/4 bytecode of the environment, compiled once"
-	$(BIN)/python -m compileall -q -j 0 $(VENV)/lib analysis > /dev/null
+	@# import in every Snakemake job two to three times slower: compile it once here (all
+	@# but the packages' own test suites, which nothing here imports).
+	@echo "==> 3/4 bytecode of the environment, compiled once"
+	$(BIN)/python -m compileall -q -j 0 -x '/tests?/' $(VENV)/lib analysis > /dev/null
+	@echo "==> 4/4 check: the analysis package imports from this checkout"
+	$(BIN)/python -c "import analysis, snakemake_executor_plugin_slurm; print('   ', analysis.__file__)"
 	touch $@
 	@echo "==> $(VENV) is ready"
 
