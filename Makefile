@@ -60,11 +60,13 @@ lint: setup ## ruff, snakefmt and snakemake --lint
 diff: setup ## what changed in the results against BASE (default HEAD), as Markdown
 	@$(BIN)/python -m analysis changes $(BASE)
 
-# Regenerate the lock files after changing dependencies in pyproject.toml (needs uv).
-lock: ## regenerate requirements.lock and requirements-uv.lock (needs uv on PATH)
-	uv pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes \
+# Regenerate the lock files after changing dependencies in pyproject.toml: with uv from PATH,
+# else the one `make setup` put into .venv.
+LOCK_UV = $(or $(shell command -v uv),$(BIN)/uv)
+lock: ## regenerate requirements.lock and requirements-uv.lock (uv from PATH or .venv)
+	$(LOCK_UV) pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes \
 		--python-platform x86_64-manylinux_2_28 -o requirements.lock
-	echo "uv==$(UV_VERSION)" | uv pip compile - --python-version 3.11 --generate-hashes \
+	echo "uv==$(UV_VERSION)" | $(LOCK_UV) pip compile - --python-version 3.11 --generate-hashes \
 		--python-platform x86_64-manylinux_2_28 -o requirements-uv.lock
 
 clean-venv: ## delete .venv (the next target that needs it sets it up again)
