@@ -95,6 +95,9 @@ rule binary_outcomes:
         "logs/binary_outcomes.log",
     conda:
         "../envs/analysis.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=10,
     params:
         config=config_subset("pooling"),
     script:

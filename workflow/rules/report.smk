@@ -86,6 +86,9 @@ rule report_evidence_depth:
         "logs/report/evidence_depth.log",
     conda:
         "../envs/analysis.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=10,
     params:
         config=config_subset("prepost_r"),
     script:
@@ -102,6 +105,9 @@ rule report_bayes:
         "logs/report/bayes.log",
     conda:
         "../envs/analysis.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=10,
     script:
         "../scripts/report_bayes.py"
 

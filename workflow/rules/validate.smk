@@ -90,6 +90,9 @@ rule extraction_agreement:
         "logs/extraction_agreement.log",
     conda:
         "../envs/analysis.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=10,
     params:
         config=config_subset("extraction"),
     script:
