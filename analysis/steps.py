@@ -179,7 +179,7 @@ def pool(
         bayes_frame = bayesian.bayes_by_group(
             io.read_processed(effects), frame, k_min=prior["k_min"], k_max=prior["k_max"],
             tau_prior_scale_se=prior["tau_prior_scale_se"], mu_prior_sd=prior["mu_prior_sd"],
-            level=settings["level"],
+            level=settings["level"], tau_prior_scale_fixed=prior.get("tau_prior_scale_fixed"),
         )  # fmt: skip
         log.info("%d groups with the Bayesian few-study model", len(bayes_frame))
         io.write_csv(bayes_frame, bayes, POOL_KEY)

@@ -201,3 +201,20 @@ def test_bayes_table_says_so_when_no_group_has_two_to_five_studies():
     )
     assert frame.empty and list(frame.columns)[:3] == bayes.GROUP
     assert bayes.bayes_table(frame).startswith("No evidence line pools 2\u20135 studies")
+
+
+def test_bayes_by_group_uses_the_fixed_prior_scale_of_a_log_ratio_scale():
+    effects, pooled = _effects_and_pooled([3])
+    effects["scale"] = "log_ratio"
+    pooled["scale"] = "log_ratio"
+    frame = bayes.bayes_by_group(
+        effects, pooled, k_min=2, k_max=5, tau_prior_scale_se=1.0, mu_prior_sd=None,
+        level=0.95, tau_prior_scale_fixed={"log_ratio": 0.5},
+    )  # fmt: skip
+    direct = bayes_meta(YI[:3], VI[:3], tau_prior_scale=0.5)
+    assert frame["tau_prior_scale"].tolist() == [0.5]
+    assert frame["mu_median"].iloc[0] == pytest.approx(direct.mu_median, abs=1e-12)
+    se_relative = bayes.bayes_by_group(
+        effects, pooled, k_min=2, k_max=5, tau_prior_scale_se=1.0, mu_prior_sd=None, level=0.95
+    )
+    assert se_relative["tau_prior_scale"].iloc[0] == pytest.approx(typical_se(VI[:3]))
