@@ -1,36 +1,97 @@
-# The two commands of the README. Both set up the environment from the lock file first.
-#   make pipeline   set up, then run the whole pipeline on the shipped data
-#   make test       set up, then run the test suite
+# `make` alone lists the targets. Every target that runs something sets up the environment
+# first: .venv with exactly the versions pinned (with hashes) in requirements.lock.
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 CORES ?= 2
+# The revision `make diff` compares the working tree with.
+BASE ?= HEAD
+# uv installs the lock file in seconds; it comes from PyPI itself, pinned with its hashes in
+# requirements-uv.lock (written by `make lock`). If it cannot be installed or fails, pip
+# installs the same lock file (a few minutes).
+UV_VERSION := 0.13.8
+PIP := $(BIN)/python -m pip --quiet --disable-pip-version-check
+UV := $(BIN)/uv
 
-.PHONY: setup pipeline test lint lock clean-venv
+# Make's own commands write bytecode for whatever the set-up did not compile.
+unexport PYTHONDONTWRITEBYTECODE
+# Imports compiled by `make setup`: every module of the package, Snakemake as a run and a job
+# use it, the libraries the jobs and the tests import.
+define WARM_UP
+import importlib, pkgutil, analysis
+for m in pkgutil.walk_packages(analysis.__path__, "analysis."):
+    if not m.name.endswith("__main__"):
+        importlib.import_module(m.name)
+import snakemake.cli, snakemake.api, snakemake.dag, snakemake.scheduling, snakemake.script
+import snakemake_executor_plugin_slurm, snakemake_executor_plugin_slurm_jobstep
+import snakemake.executors.local, snakemake.executors.touch, snakemake.executors.dryrun
+import matplotlib.pyplot, matplotlib.backends.backend_agg, plotnine, scipy.stats, scipy.optimize
+import jsonschema, yaml, pypandoc, typst, pytest, hypothesis, _pytest.pytester
+endef
+export WARM_UP
+# Whole packages that Snakemake's job and script machinery import (found by listing the
+# modules a full run without bytecode imports that WARM_UP had not compiled).
+SITE = $(VENV)/lib/python3.11/site-packages
+JOB_PACKAGES := snakemake plotnine nbformat docutils urllib3 requests jinja2 smart_open \
+	traitlets fastjsonschema yte dpath PIL platformdirs markupsafe certifi
 
-$(BIN)/.installed: requirements.lock pyproject.toml
+.DEFAULT_GOAL := help
+.PHONY: help setup pipeline test lint diff lock clean-venv
+
+help: ## list the targets with what each does (the default)
+	@echo "usage: make TARGET   (times: a 2-core machine, see README)"
+	@awk 'BEGIN { FS = ":.*## " } /^[a-z-]+:.*## / { printf "  %-11s %s\n", $$1, $$2 }' \
+		$(MAKEFILE_LIST)
+
+$(BIN)/.installed: requirements.lock requirements-uv.lock pyproject.toml
+	@rm -f $@
+	@echo "==> 1/4 virtual environment $(VENV) ($(PYTHON))"
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@echo "==> 2/4 packages of requirements.lock (uv $(UV_VERSION), hashes checked)"
+	@if $(PIP) install --no-compile --require-hashes -r requirements-uv.lock \
+		&& $(UV) pip install --python $(BIN)/python --require-hashes -r requirements.lock \
+		&& $(UV) pip install --python $(BIN)/python --quiet --no-deps --no-build-isolation -e .; \
+	then :; else \
+		echo "==> uv unavailable or failed: pip installs the same lock file (a few minutes)"; \
+		$(PIP) install --require-hashes -r requirements.lock \
+			&& $(PIP) install --no-deps --no-build-isolation -e . || exit 1; \
+	fi
 	@# PYTHONDONTWRITEBYTECODE=1 leaves an environment without bytecode, which makes every
-	@# import in every Snakemake job two to three times slower: compile it once here.
-	$(BIN)/python -m compileall -q -j 0 $(VENV)/lib analysis > /dev/null
+	@# import in every Snakemake job two to three times slower: compile once here what the
+	@# jobs and the tests import (importing it with bytecode writing on: a third of the
+	@# environment, a third of the time of compiling all of it).
+	@echo "==> 3/4 bytecode of what the pipeline and the tests import, compiled once"
+	env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -c "$$WARM_UP"
+	$(BIN)/python -m compileall -q -j 0 -x '/tests?/' $(addprefix $(SITE)/,$(JOB_PACKAGES)) > /dev/null
+	@echo "==> 4/4 check: the analysis package imports from this checkout"
+	$(BIN)/python -c "import analysis, snakemake_executor_plugin_slurm; print('   ', analysis.__file__)"
 	touch $@
+	@echo "==> $(VENV) is ready"
 
-setup: $(BIN)/.installed
+setup: $(BIN)/.installed ## create .venv from requirements.lock (once; again when the lock changes)
 
-pipeline: setup
+pipeline: setup ## run the pipeline on data/raw/ (only the jobs whose inputs changed)
 	$(BIN)/snakemake --cores $(CORES)
 
-test: setup
+test: setup ## run the test suite
 	$(BIN)/python -m pytest
 
-lint: setup
+lint: setup ## ruff, snakefmt and snakemake --lint
 	$(BIN)/ruff check .
 	$(BIN)/snakefmt --check Snakefile workflow/rules
 	$(BIN)/snakemake --lint
 
-# Regenerate the lock file after changing dependencies in pyproject.toml (needs uv).
-lock:
-	uv pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes \
+diff: setup ## what changed in the results against BASE (default HEAD), as Markdown
+	@$(BIN)/python -m analysis changes $(BASE)
+
+# Regenerate the lock files after changing dependencies in pyproject.toml: with uv from PATH,
+# else the one `make setup` put into .venv.
+LOCK_UV = $(or $(shell command -v uv),$(BIN)/uv)
+lock: ## regenerate requirements.lock and requirements-uv.lock (uv from PATH or .venv)
+	$(LOCK_UV) pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes \
 		--python-platform x86_64-manylinux_2_28 -o requirements.lock
+	echo "uv==$(UV_VERSION)" | $(LOCK_UV) pip compile - --python-version 3.11 --generate-hashes \
+		--python-platform x86_64-manylinux_2_28 -o requirements-uv.lock
+
+clean-venv: ## delete .venv (the next target that needs it sets it up again)
+	rm -rf $(VENV)

@@ -6,8 +6,9 @@ NaN as null). Estimates are iterated to the optimum; ``--metafor-defaults`` stop
 metafor's default control does instead. A file that cannot be used gives one line on stderr
 naming the file, the row (line number, header = 1) and the column, and exit code 2.
 
-``validate`` and ``dictionary`` hand their arguments to ``analysis.validate.main(argv)`` and
-``analysis.dictionary.main(argv)``, imported only when called.
+``validate``, ``dictionary`` and ``changes`` hand their arguments to the ``main(argv)`` of
+``analysis.validate``, ``analysis.dictionary`` and ``analysis.changes``, imported only when
+called.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ EXIT_BAD_INPUT = 2
 DELEGATED = {
     "validate": ("analysis.validate", "check data/raw against the data contract"),
     "dictionary": ("analysis.dictionary", "data dictionary of the raw tables"),
+    "changes": ("analysis.changes", "what changed in the results against a git revision"),
 }
 
 

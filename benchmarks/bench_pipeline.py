@@ -10,7 +10,9 @@ Runs, on temporary copies of the repository:
 Targets: shipped cold < 15 s; no-op within 20% of an empty Snakemake run; 1000 x 10 < 60 s
 on 2 cores.
 
-Usage: ``.venv/bin/python benchmarks/bench_pipeline.py [--studies 1000] [--outcomes 10]``
+Usage: ``.venv/bin/python benchmarks/bench_pipeline.py [--studies 1000] [--outcomes 10]``;
+``--noop-only`` measures only the no-op overhead (after one cold run), with the no-op and the
+empty runs interleaved so that the load of a shared machine falls on both alike.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import resource
 import shutil
 import statistics
 import subprocess
@@ -158,19 +161,63 @@ def synthetic_review(raw: Path, n_studies: int, n_outcomes: int, seed: int = 1) 
         write_rows(raw / name, rows)
 
 
+def empty_workflow(folder: Path) -> Path:
+    """One rule whose input exists: Snakemake parses, builds the DAG, finds nothing to do."""
+    folder.mkdir()
+    (folder / "Snakefile").write_text('rule all:\n    input: "Snakefile"\n', "utf-8")
+    return folder
+
+
+def cpu_of_children() -> float:
+    """User + system CPU seconds of the finished child processes so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed(workdir: Path) -> tuple[float, float]:
+    """(wall, CPU) seconds of one Snakemake run of the default target."""
+    before = cpu_of_children()
+    wall = run(workdir)
+    return wall, cpu_of_children() - before
+
+
+def noop_overhead(repeats: int) -> None:
+    """No-op run of the shipped pipeline against an empty Snakemake run, interleaved.
+
+    CPU time is printed beside wall time: on a machine shared with other work the wall
+    time of a 2-second run varies by more than the overhead measured.
+    """
+    with tempfile.TemporaryDirectory(prefix="bench-pipeline-") as tmp:
+        shipped = copy_repo(Path(tmp) / "shipped")
+        empty = empty_workflow(Path(tmp) / "empty")
+        run(shipped)
+        pairs = [(timed(shipped), timed(empty)) for _ in range(repeats)]
+    for i, what in enumerate(("wall", "CPU")):
+        noop = statistics.median(n[i] for n, _ in pairs)
+        base = statistics.median(e[i] for _, e in pairs)
+        ratio = statistics.median(n[i] / e[i] for n, e in pairs)
+        print(f"{what:4}  no-op {noop:5.2f} s, empty {base:5.2f} s, no-op / empty {ratio:.2f} "
+              f"(median of {repeats} paired runs; target <= 1.20)")  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--studies", type=int, default=1000)
     parser.add_argument("--outcomes", type=int, default=10)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--noop-only",
+        action="store_true",
+        help="only the no-op run against an empty run (median of --repeats)",
+    )
     args = parser.parse_args(argv)
+    if args.noop_only:
+        noop_overhead(args.repeats)
+        return
     with tempfile.TemporaryDirectory(prefix="bench-pipeline-") as tmp:
         tmp = Path(tmp)
         shipped = copy_repo(tmp / "shipped")
-        empty = tmp / "empty"
-        empty.mkdir()
-        # One rule whose input exists: Snakemake parses, builds the DAG, finds nothing to do.
-        (empty / "Snakefile").write_text('rule all:\n    input: "Snakefile"\n', "utf-8")
+        empty = empty_workflow(tmp / "empty")
 
         cold_data = run(shipped, *DATA_TARGETS)
         cold_all = run(shipped)

@@ -21,6 +21,9 @@ rule effects:
         "logs/effects.log",
     conda:
         "../envs/analysis.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=10,
     params:
         config=config_subset(
             "outcomes",
@@ -46,6 +49,9 @@ rule cases:
         "logs/cases.log",
     conda:
         "../envs/analysis.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=10,
     params:
         config=config_subset("cases"),
     script:
@@ -68,6 +74,9 @@ rule hormone_changes:
         "logs/hormone_changes.log",
     conda:
         "../envs/analysis.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=10,
     script:
         "../scripts/hormone_changes.py"
 
@@ -87,6 +96,9 @@ rule binary_outcomes:
         "logs/binary_outcomes.log",
     conda:
         "../envs/analysis.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=10,
     params:
         config=config_subset("pooling"),
     script:

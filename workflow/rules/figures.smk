@@ -20,6 +20,9 @@ rule figure_forest:
         "logs/figures/forest.log",
     conda:
         "../envs/analysis.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=10,
     params:
         figures_dir="reports/figures",
         favours=config.get("report", {}).get("favours", {}),
@@ -39,6 +42,9 @@ rule figure_prisma:
         "logs/figures/prisma.log",
     conda:
         "../envs/analysis.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=10,
     script:
         "../scripts/figures_prisma.py"
 
@@ -56,6 +62,9 @@ rule figure_rob:
         "logs/figures/rob.log",
     conda:
         "../envs/analysis.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=10,
     script:
         "../scripts/figures_rob.py"
 
@@ -72,6 +81,9 @@ rule figure_cases:
         "logs/figures/cases.log",
     conda:
         "../envs/analysis.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=10,
     script:
         "../scripts/figures_cases.py"
 
@@ -88,5 +100,8 @@ rule figure_bmd_vs_estradiol:
         "logs/figures/bmd_vs_estradiol.log",
     conda:
         "../envs/analysis.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=10,
     script:
         "../scripts/figures_scatter.py"

@@ -13,6 +13,9 @@ rule harmonize_arms:
         "logs/harmonize_arms.log",
     conda:
         "../envs/analysis.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=10,
     params:
         units=config["canonical_units"],
         value_columns=["mean", "sd", "se", "ci_low", "ci_high", "median", "q1", "q3"],
@@ -31,6 +34,9 @@ rule harmonize_patients:
         "logs/harmonize_patients.log",
     conda:
         "../envs/analysis.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=10,
     params:
         units=config["canonical_units"],
         value_columns=["value"],

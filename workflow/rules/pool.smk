@@ -15,6 +15,9 @@ rule pool:
         "logs/pool.log",
     conda:
         "../envs/analysis.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=10,
     params:
         config=config_subset("pooling", "few_studies"),
     script:

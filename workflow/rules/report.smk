@@ -80,6 +80,9 @@ rule report_tables:
         "logs/report/tables.log",
     conda:
         "../envs/analysis.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=10,
     params:
         config=config_subset(
             "pooling",
@@ -111,6 +114,9 @@ rule report_evidence_depth:
         "logs/report/evidence_depth.log",
     conda:
         "../envs/analysis.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=10,
     params:
         config=config_subset("prepost_r"),
     script:
@@ -127,6 +133,9 @@ rule report_bayes:
         "logs/report/bayes.log",
     conda:
         "../envs/analysis.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=10,
     script:
         "../scripts/report_bayes.py"
 
@@ -143,6 +152,9 @@ rule report_provenance:
         "logs/report/provenance.log",
     conda:
         "../envs/analysis.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=10,
     script:
         "../scripts/report_provenance.py"
 
@@ -174,6 +186,9 @@ rule report:
         "logs/report/render.log",
     conda:
         "../envs/analysis.yaml"
+    resources:
+        mem_mb=2000,
+        runtime=15,
     params:
         engine="auto",
     script:

@@ -25,6 +25,9 @@ rule sensitivity:
         "logs/sensitivity.log",
     conda:
         "../envs/analysis.yaml"
+    resources:
+        mem_mb=1500,
+        runtime=20,
     params:
         config=config_subset(
             "outcomes",
@@ -52,6 +55,9 @@ rule regression:
         "logs/regression.log",
     conda:
         "../envs/analysis.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=10,
     params:
         config=config_subset("outcomes", "pooling", "few_studies"),
     script:

@@ -17,6 +17,9 @@ rule validate:
         "logs/validate.log",
     conda:
         "../envs/analysis.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=10,
     script:
         "../scripts/validate.py"
 
@@ -38,6 +41,9 @@ rule validate_trials:
         "logs/validate_trials.log",
     conda:
         "../envs/analysis.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=10,
     script:
         "../scripts/validate.py"
 
@@ -57,6 +63,9 @@ rule validate_cases:
         "logs/validate_cases.log",
     conda:
         "../envs/analysis.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=10,
     script:
         "../scripts/validate.py"
 
@@ -81,6 +90,9 @@ rule extraction_agreement:
         "logs/extraction_agreement.log",
     conda:
         "../envs/analysis.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=10,
     params:
         config=config_subset("extraction"),
     script:
