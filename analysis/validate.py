@@ -315,6 +315,22 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def report_for_pipeline(raw_dir: str | Path, file: Any = None) -> int:
+    """Print the validator's report for a failed pipeline run (Snakemake's ``onerror``).
+
+    Prints nothing when ``raw_dir`` is valid (the run failed for another reason). Returns
+    the number of problems.
+    """
+    problems = validate_raw(raw_dir)
+    if problems:
+        out = sys.stderr if file is None else file
+        print(f"\n{raw_dir} does not satisfy the data contract; the run stopped at validation. "
+              f"{len(problems)} problem(s):", file=out)  # fmt: skip
+        for problem in problems:
+            print(f"  {problem.message}", file=out)
+    return len(problems)
+
+
 # --------------------------------------------------------------------------------------------
 
 

@@ -6,10 +6,10 @@ rule effects:
     input:
         validated=rules.validate_trials.output.validated,
         arm_outcomes=rules.harmonize_arms.output.harmonized,
-        arms="data/raw/arms.csv",
-        contrasts="data/raw/contrasts.csv",
-        studies="data/raw/studies.csv",
-        risk_of_bias="data/raw/risk_of_bias.csv",
+        arms=raw_table("arms.csv"),
+        contrasts=raw_table("contrasts.csv"),
+        studies=raw_table("studies.csv"),
+        risk_of_bias=raw_table("risk_of_bias.csv"),
         code=EFFECTS_CODE,
     output:
         effects="data/processed/effects/effects.csv",
@@ -36,7 +36,7 @@ rule cases:
     input:
         validated=rules.validate_cases.output.validated,
         observations=rules.harmonize_patients.output.harmonized,
-        patients="data/raw/patients.csv",
+        patients=raw_table("patients.csv"),
         code="analysis/cases.py",
     output:
         changes="data/processed/cases/patient_changes.csv",
@@ -57,9 +57,9 @@ rule hormone_changes:
     input:
         validated=rules.validate_trials.output.validated,
         arm_outcomes=rules.harmonize_arms.output.harmonized,
-        arms="data/raw/arms.csv",
-        contrasts="data/raw/contrasts.csv",
-        studies="data/raw/studies.csv",
+        arms=raw_table("arms.csv"),
+        contrasts=raw_table("contrasts.csv"),
+        studies=raw_table("studies.csv"),
         code=["analysis/harmonize.py", "analysis/units.py"],
     output:
         hormones="data/processed/effects/hormone_changes.csv",

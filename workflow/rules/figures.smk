@@ -28,7 +28,7 @@ rule figure_forest:
 rule figure_prisma:
     input:
         validated=rules.validate.output.validated,
-        screening="data/raw/screening.csv",
+        screening=raw_table("screening.csv"),
         code=[*FIGURE_CODE, "analysis/plots/prisma.py"],
     output:
         png="reports/figures/prisma.png",
@@ -44,8 +44,8 @@ rule figure_prisma:
 rule figure_rob:
     input:
         validated=rules.validate_trials.output.validated,
-        risk_of_bias="data/raw/risk_of_bias.csv",
-        studies="data/raw/studies.csv",
+        risk_of_bias=raw_table("risk_of_bias.csv"),
+        studies=raw_table("studies.csv"),
         code=[*FIGURE_CODE, "analysis/plots/robplot.py"],
     output:
         png="reports/figures/rob.png",

@@ -30,8 +30,8 @@ PROCESSED_FOR_REPORT = [
 rule report_tables:
     input:
         validated=rules.validate.output.validated,
-        studies="data/raw/studies.csv",
-        grade="data/raw/grade.csv",
+        studies=raw_table("studies.csv"),
+        grade=raw_table("grade.csv"),
         effects="data/processed/effects/effects.csv",
         derivations="data/processed/effects/derivations.csv",
         reported_in_words="data/processed/effects/reported_in_words.csv",

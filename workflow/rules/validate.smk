@@ -2,8 +2,9 @@
 # directory (tables reference each other) and records the sha256 of the tables it covers.
 # `validate` covers every table; `validate_trials` and `validate_cases` cover the tables
 # of the controlled-study and case-report chains, so editing a table reruns only the
-# chain that reads it. Outputs are flagged update(): Snakemake does not delete them before
-# the job, so a failed validation leaves data/processed as it was.
+# chain that reads it; each record holds only its own tables' hashes and row counts. A
+# failed validation leaves no record (Snakemake deletes the output of a failed job), so
+# every later run validates again and fails the same way until the data are fixed.
 
 
 rule validate:
@@ -12,7 +13,7 @@ rule validate:
         contract="analysis/schema/raw_tables.yaml",
         code="analysis/validate.py",
     output:
-        validated=update("data/processed/validate/validated.json"),
+        validated="data/processed/validate/validated.json",
     log:
         "logs/validate.log",
     conda:
@@ -24,16 +25,16 @@ rule validate:
 rule validate_trials:
     input:
         tables=[
-            "data/raw/studies.csv",
-            "data/raw/arms.csv",
-            "data/raw/arm_outcomes.csv",
-            "data/raw/contrasts.csv",
-            "data/raw/risk_of_bias.csv",
+            raw_table("studies.csv"),
+            raw_table("arms.csv"),
+            raw_table("arm_outcomes.csv"),
+            raw_table("contrasts.csv"),
+            raw_table("risk_of_bias.csv"),
         ],
         contract="analysis/schema/raw_tables.yaml",
         code="analysis/validate.py",
     output:
-        validated=update("data/processed/validate/trials.json"),
+        validated="data/processed/validate/trials.json",
     log:
         "logs/validate_trials.log",
     conda:
@@ -45,14 +46,14 @@ rule validate_trials:
 rule validate_cases:
     input:
         tables=[
-            "data/raw/studies.csv",
-            "data/raw/patients.csv",
-            "data/raw/patient_observations.csv",
+            raw_table("studies.csv"),
+            raw_table("patients.csv"),
+            raw_table("patient_observations.csv"),
         ],
         contract="analysis/schema/raw_tables.yaml",
         code="analysis/validate.py",
     output:
-        validated=update("data/processed/validate/cases.json"),
+        validated="data/processed/validate/cases.json",
     log:
         "logs/validate_cases.log",
     conda:
