@@ -121,7 +121,7 @@ RULES: dict[str, str] = {
     "no_statistic": "the row reports no statistic; give at least one of {columns} "
     "or remove the row",
     "baseline_time": "{value} months, but measure is baseline; a baseline is at timepoint_months 0",
-    "sd_needs_n": "{value}, but the row gives an SD; an SD needs n >= 2",
+    "sd_needs_n": "{value}, but the row gives an SD or SE; a spread needs n >= 2",
     "duplicate_study": "'{value}' is also the {column} of study '{other}' (row {first_row}); "
     "one study is one row (list further reports in companion_reports)",
     "same_arm": "'{value}' is also the treatment_arm; a contrast compares two different arms",
@@ -812,8 +812,8 @@ class _Validator:
         """Rules between columns of one row that belong to a single table."""
         name = table.name
         self.check_plausible(table, line, cells)
-        n, sd = cells.get("n", ""), cells.get("sd", "")
-        if sd and _INTEGER.fullmatch(n) and int(n) == 1:
+        n, spread = cells.get("n", ""), cells.get("sd", "") or cells.get("se", "")
+        if spread and _INTEGER.fullmatch(n) and int(n) == 1:
             self.report(name, "sd_needs_n", row=line, column="n", value=n)
         if name == "arm_outcomes.csv" and cells.get("measure") == "baseline":
             time = cells.get("timepoint_months", "")

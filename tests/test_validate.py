@@ -830,8 +830,8 @@ def the_same_label_and_year_twice_is_refused(raw):
 def an_sd_from_one_man_is_refused(raw):
     line, _ = edit(raw, "arm_outcomes.csv", lambda r: r["sd"] != "", n="1")
     return [
-        f"{raw}/arm_outcomes.csv row {line}, column n: 1, but the row gives an SD; "
-        "an SD needs n >= 2"
+        f"{raw}/arm_outcomes.csv row {line}, column n: 1, but the row gives an SD or SE; "
+        "a spread needs n >= 2"
     ]
 
 
