@@ -296,9 +296,8 @@ def _write_records(path: Path, header: list[str], rows: list[list[str]]) -> None
 
 
 INVALID_EDITS = {
-    # table, which row, column, value, the message's tail
-    "negative_sd": ("arm_outcomes.csv", lambda r: r["sd"] != "", "sd", "-0.5",
-                    "-0.5 is negative; a standard deviation must be >= 0"),
+    # table, which row, column, value, the message's tail. The first is read by the
+    # controlled-study chain (validate_trials); the second only by rule validate.
     "p_value_above_one": ("contrasts.csv", lambda r: r["study_id"].startswith("burnett_bowie")
                           and r["p_value"] != "", "p_value", "1.4",
                           "1.4 is above the maximum; a p-value must be <= 1"),
