@@ -24,6 +24,8 @@ PROCESSED_FOR_REPORT = [
     "data/processed/cases/summary.csv",
     "data/processed/regression/bmd_vs_estradiol.csv",
     "data/processed/sensitivity/grid.csv",
+    "data/processed/effects/binary.csv",
+    "data/processed/validate/extraction_agreement.json",
 ]
 
 
@@ -63,6 +65,28 @@ rule report_tables:
         "../scripts/report_tables.py"
 
 
+rule report_evidence_depth:
+    input:
+        validated=rules.validate.output.validated,
+        search_log=raw_table("search_log.csv"),
+        reconciliation=raw_table("reconciliation.csv"),
+        pooled="data/processed/pool/pooled.csv",
+        effects="data/processed/effects/effects.csv",
+        binary=rules.binary_outcomes.output.binary,
+        agreement=rules.extraction_agreement.output.agreement,
+        code="analysis/report/evidence_depth.py",
+    output:
+        md="reports/tables/evidence-depth.md",
+    log:
+        "logs/report/evidence_depth.log",
+    conda:
+        "../envs/analysis.yaml"
+    params:
+        config=config_subset("prepost_r"),
+    script:
+        "../scripts/report_evidence_depth.py"
+
+
 rule report_provenance:
     # The SHA-256 of every input of the analysis: raw tables, configuration, processed files.
     input:
@@ -93,6 +117,7 @@ rule report:
         templates=["reports/templates/report.css", "reports/templates/typst-header.typ"],
         tables=expand("reports/tables/{name}.md", name=REPORT_TABLES),
         provenance=rules.report_provenance.output.provenance,
+        evidence_depth=rules.report_evidence_depth.output.md,
         forest=rules.figure_forest.output.manifest,
         snippets=expand("reports/tables/fig-{name}.md", name=REPORT_FIGURES),
         figures=expand("reports/figures/{name}.png", name=REPORT_FIGURES),

@@ -60,3 +60,29 @@ rule validate_cases:
         "../envs/analysis.yaml"
     script:
         "../scripts/validate.py"
+
+
+rule extraction_agreement:
+    # Every number the synthesis uses against the second, independent extraction; with
+    # extraction.require_second on, an uncovered or unreconciled number stops the run.
+    input:
+        validated=rules.validate.output.validated,
+        arm_outcomes=raw_table("arm_outcomes.csv"),
+        contrasts=raw_table("contrasts.csv"),
+        arms=raw_table("arms.csv"),
+        patient_observations=raw_table("patient_observations.csv"),
+        arm_events=raw_table("arm_events.csv"),
+        second=raw_table("extraction_2.csv"),
+        reconciliation=raw_table("reconciliation.csv"),
+        code="analysis/extraction.py",
+    output:
+        agreement="data/processed/validate/extraction_agreement.json",
+        compared="data/processed/validate/extraction_items.csv",
+    log:
+        "logs/extraction_agreement.log",
+    conda:
+        "../envs/analysis.yaml"
+    params:
+        config=config_subset("extraction"),
+    script:
+        "../scripts/extraction_agreement.py"
