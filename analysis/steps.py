@@ -156,10 +156,11 @@ def hormone_changes(
 
 def pool(
     *, effects: Path_, pooled: Path_, weights: Path_, small_study: Path_,
-    config: Mapping[str, Any],
+    config: Mapping[str, Any], bayes: Path_ | None = None,
 ) -> None:  # fmt: skip
-    """Rule ``pool``: every evidence_line x outcome x scale with the configured model, and
-    Egger's test where there are enough studies."""
+    """Rule ``pool``: every evidence_line x outcome x scale with the configured model,
+    Egger's test where there are enough studies, and the Bayesian model where 2-5 pool."""
+    from analysis import bayes as bayesian
     from analysis import sensitivity
 
     settings = config["pooling"]
@@ -179,6 +180,15 @@ def pool(
     io.write_csv(frame, pooled, POOL_KEY)
     io.write_csv(weight_frame, weights, [*POOL_KEY, "study_id"])
     io.write_csv(bias, small_study, POOL_KEY)
+    if bayes is not None:
+        prior = settings["bayes"]
+        bayes_frame = bayesian.bayes_by_group(
+            io.read_processed(effects), frame, k_min=prior["k_min"], k_max=prior["k_max"],
+            tau_prior_scale_se=prior["tau_prior_scale_se"], mu_prior_sd=prior["mu_prior_sd"],
+            level=settings["level"], tau_prior_scale_fixed=prior.get("tau_prior_scale_fixed"),
+        )  # fmt: skip
+        log.info("%d groups with the Bayesian few-study model", len(bayes_frame))
+        io.write_csv(bayes_frame, bayes, POOL_KEY)
 
 
 def patient_changes(

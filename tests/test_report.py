@@ -106,8 +106,11 @@ def test_html_references_no_external_resource(demo):
 
 
 def test_callouts_become_styled_boxes(demo):
-    assert '<div class="callout callout-note">' in demo["html"]
+    assert '<div class="callout callout-important">' in demo["html"]
     assert '<div class="callout-title">' in demo["html"]
+    # the answer's callout has a real heading (heading="1"), not a bold title
+    assert re.search(r'<section id="the-answer" class="[^"]*callout callout-note"', demo["html"])
+    assert '<h1 class="unnumbered callout-heading">The answer</h1>' in demo["html"]
     typ = render._pandoc(demo["root"] / "report.qmd", "typst", [])
     assert b'#block(width: 100%, inset: 9pt, radius: 3pt, fill: rgb("#eaf2fb")' in typ
     assert b"callout-note" not in typ
@@ -174,7 +177,11 @@ def test_rationale_folds_in_html_and_is_left_to_the_appendix_in_pdf(demo):
     assert "<details><summary>Rationale</summary>" in demo["html"]
     typ = render._pandoc(demo["root"] / "report.qmd", "typst", [])
     assert b"<details>" not in typ and b"Rationale" in typ  # the appendix table's header
-    assert b"#page(flipped: true)[" in typ  # wide tables on landscape pages
+    # wide tables on landscape pages; consecutive landscape sections share one run of pages
+    qmd = (demo["root"] / "report.qmd").read_text(encoding="utf-8")
+    divs = qmd.count("::: {.landscape}")
+    runs = typ.count(b"#page(flipped: true, margin: (x: 0.8in, y: 0.9in))[")
+    assert divs == 6 and runs == 3
 
 
 def test_completeness_table_names_derivations_and_words_only_results():
@@ -183,7 +190,7 @@ def test_completeness_table_names_derivations_and_words_only_results():
         f["effects"], f["derivations"], f["reported_in_words"], f["studies"], f["not_estimable"]
     )
     seen = _visible(md)
-    assert "d1: sd_change; d2: se_from_sd" in seen
+    assert "1. sd change; 2. se from sd" in seen  # the ledger's steps, in words, no ids
     assert "in words only (no number)" in seen
     assert "Beta 2005 Total hip BMD absolute not estimable a between-group p-value" in seen
 
@@ -274,3 +281,24 @@ def test_ledger_shows_assumptions_as_key_value_text_and_keeps_bad_json_as_text()
     seen = _visible(tables.derivations_table(f["derivations"]))
     assert "r: 0.8" in seen and '"r"' not in seen
     assert '{"test": "t"} <b>bold</b>' in seen  # not JSON: shown as it is, markup as text
+
+
+def test_report_text_colours_have_at_least_4_5_to_1_contrast_on_every_background():
+    from analysis.plots.theme import contrast_ratio
+
+    css = (Path(__file__).resolve().parents[1] / "reports/templates/report.css").read_text()
+    text = set(re.findall(r"(?<![-\w])color:\s*(#[0-9a-fA-F]{3,6})", css))
+    backgrounds = set(re.findall(r"background:\s*(#[0-9a-fA-F]{3,6})", css)) | {"#ffffff"}
+
+    def full(c: str) -> str:
+        c = c.lstrip("#")
+        return "#" + ("".join(ch * 2 for ch in c) if len(c) == 3 else c)
+
+    assert text and len(backgrounds) > 3
+    low = [
+        (t, b, round(contrast_ratio(full(t), full(b)), 2))
+        for t in text
+        for b in backgrounds
+        if contrast_ratio(full(t), full(b)) < 4.5
+    ]
+    assert low == []

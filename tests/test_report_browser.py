@@ -9,6 +9,8 @@ from analysis.report import render
 from analysis.report.demo import build_demo_report
 
 CHROMIUM = Path("/usr/bin/chromium")
+#: Desktop, tablet and phone widths (CSS px) the page must fit without sideways scrolling.
+WIDTHS = (1280, 820, 420)
 REPORTS = Path(__file__).resolve().parents[1] / "reports"
 ARGS = [
     "--no-sandbox",
@@ -52,8 +54,39 @@ def page_report(tmp_path_factory):
               text: document.body.innerText,
             })"""
         )
+        widths = {}
+        for width in WIDTHS:
+            page.set_viewport_size({"width": width, "height": 900})
+            widths[width] = page.evaluate(
+                """() => ({
+                  scroll: document.documentElement.scrollWidth,
+                  client: document.documentElement.clientWidth,
+                  images: [...document.images].map(i => i.complete && i.naturalWidth > 0),
+                  wider: [...document.querySelectorAll('.table-scroll')].filter(
+                     d => d.scrollWidth > d.clientWidth).length,
+                })"""
+            )
+        order = page.evaluate(
+            """() => {
+              const h = document.querySelector('#the-answer h1.callout-heading');
+              const toc = document.querySelector('nav#TOC');
+              return {heading: h ? h.textContent : null,
+                      before: !!(h && toc && (h.compareDocumentPosition(toc)
+                                 & Node.DOCUMENT_POSITION_FOLLOWING)),
+                      toc_links: toc ? toc.querySelectorAll('a').length : 0,
+                      unboxed: [...document.querySelectorAll('table')].filter(
+                         t => !t.parentElement.classList.contains('table-scroll')).length};
+            }"""
+        )
         browser.close()
-    return {"result": result, "errors": errors, "dialogs": dialogs, "requests": requests}
+    return {
+        "result": result,
+        "errors": errors,
+        "dialogs": dialogs,
+        "requests": requests,
+        "widths": widths,
+        "order": order,
+    }
 
 
 def test_every_image_is_decoded_and_has_alt_text(page_report):
@@ -89,3 +122,21 @@ def test_no_console_error_no_script_run_and_nothing_fetched(page_report):
     assert page_report["result"]["scripts"] == 0
     assert all(u.startswith(("file:", "data:")) for u in page_report["requests"])
     assert "<script>alert(1)</script>" in page_report["result"]["text"]
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_page_never_scrolls_sideways_and_images_decode_at(page_report, width):
+    w = page_report["widths"][width]
+    assert w["scroll"] <= w["client"], f"page {w['scroll']} px wide in a {w['client']} px window"
+    assert w["images"] and all(w["images"])
+
+
+def test_wide_tables_scroll_inside_their_own_box_on_a_phone(page_report):
+    assert page_report["order"]["unboxed"] == 0
+    assert page_report["widths"][420]["wider"] >= 1  # a table wider than the phone: boxed
+
+
+def test_the_answer_is_a_heading_before_the_contents(page_report):
+    order = page_report["order"]
+    assert order["heading"] == "The answer" and order["before"]
+    assert order["toc_links"] >= 8

@@ -58,30 +58,61 @@ TESTS = {
 }
 
 # Column positions in units of the effect range's width W (the panel is ~2.9 in of 9 in).
-_X_LABEL, _X_NT, _X_NC, _X_EFFECT, _X_WEIGHT = -1.31, -0.30, -0.05, 0.05, 0.80
-_LABEL_CHARS = 34
+_X_LABEL, _X_NT, _X_NC, _X_EFFECT, _X_WEIGHT = -1.22, -0.36, -0.06, 0.04, 1.02
+_LABEL_CHARS = 22
+#: Type size (pt) of every text in the plot: the figure is drawn at its printed width.
+FS = 7.5
 
 
 def default_favours(outcome: str) -> tuple[str, str]:
-    """Return the (left, right) labels under the axis for an outcome.
+    """Return the (left, right) labels under the axis: one convention for every outcome.
 
     Parameters
     ----------
     outcome : str
-        Outcome code of the vocabulary.
+        Outcome code of the vocabulary (the labels do not depend on it; which side is good
+        for bone is stated by :func:`direction_text`).
 
     Returns
     -------
     tuple of str
-        Left label (negative differences) and right label (positive differences). For bone
-        mass a positive difference (treatment minus control) favours treatment; for resorption
-        markers the reverse; for hormones neither side "favours" anything.
+        ``("Lower with treatment", "Higher with treatment")``: every difference is treatment
+        minus control, so the sides name the sign, whatever the outcome.
     """
-    if outcome.startswith(HIGHER_IS_BETTER):
-        return ("Favours control", "Favours treatment")
-    if outcome in LOWER_IS_BETTER:
-        return ("Favours treatment", "Favours control")
     return ("Lower with treatment", "Higher with treatment")
+
+
+def direction_text(outcome: str) -> str:
+    """Which side of zero is better for bone, stated per outcome under the axis."""
+    if outcome.startswith(HIGHER_IS_BETTER):
+        return "Higher is better for bone"
+    if outcome in LOWER_IS_BETTER:
+        return "Lower is better for bone"
+    return "Neither side is better in itself"
+
+
+#: Ticks of a ratio axis (log scale): round ratios.
+RATIO_TICKS = (0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 10.0)
+
+
+def axis_ticks(lo: float, hi: float, ratio: bool = False) -> tuple[list[float], list[str]]:
+    """Breaks within ``[lo, hi]`` and their labels: on a log-ratio axis round ratios labelled
+    as ratios, else :func:`tick_labels` of the extended breaks."""
+    if ratio:
+        breaks = [math.log(t) for t in RATIO_TICKS if lo <= math.log(t) <= hi]
+        return breaks, [f"{t:g}" for t in RATIO_TICKS if lo <= math.log(t) <= hi]
+    breaks = [t for t in breaks_extended(n=5)((lo, hi)) if lo <= t <= hi]
+    return breaks, tick_labels(breaks)
+
+
+def tick_labels(breaks: Sequence[float]) -> list[str]:
+    """Labels written from the break values themselves: the fewest decimals that give back
+    every break exactly (0.025 stays 0.025, never "0.03"), one count of decimals for all."""
+    decimals = 0
+    for b in breaks:
+        while decimals < 10 and abs(float(f"{b:.{decimals}f}") - b) > 1e-9 * max(1.0, abs(b)):
+            decimals += 1
+    return [_fmt(float(b), decimals) for b in breaks]
 
 
 def favours_for(outcome: str, favours: Mapping[str, Sequence[str]] | None) -> tuple[str, str]:
@@ -218,7 +249,7 @@ def _layout(
             return _fmt(math.exp(x), 2)
         return _fmt(x, d)
 
-    def text(x, label, ha="left", bold=False, italic=False, size=9.0, col="#222222"):
+    def text(x, label, ha="left", bold=False, italic=False, size=FS, col="#222222"):
         texts.append(
             {
                 "x": x,
@@ -250,11 +281,11 @@ def _layout(
             w = r.get("weight") if line_pooled else float("nan")
             text(_X_WEIGHT, "" if pd.isna(w) else f"{w:.1f}%", ha="right")
             cis.append({"x": r["ci_low"], "xend": r["ci_high"], "y": y})
-            size = 3.5 if pd.isna(w) else 2.0 + 5.0 * math.sqrt(float(w) / wmax)
+            size = 2.8 if pd.isna(w) else 1.5 + 3.5 * math.sqrt(float(w) / wmax)
             squares.append({"x": r["yi"], "y": y, "size": size})
         if len(sub) == 0:
             y -= 1
-            text(_X_LABEL + 0.02, "No pooled result in pooled.csv", italic=True, size=8.5)
+            text(_X_LABEL + 0.02, "No pooled result in pooled.csv", italic=True, size=FS)
         else:
             s = sub.iloc[0]
             k = int(s["k"])
@@ -275,12 +306,12 @@ def _layout(
                 ]
                 if pd.notna(s.get("pi_low")) and pd.notna(s.get("pi_high")):
                     y -= 1
-                    text(_X_LABEL + 0.02, "Prediction interval", italic=True, size=8.5)
+                    text(_X_LABEL + 0.02, "Prediction interval", italic=True, size=FS)
                     text(
                         _X_EFFECT,
                         f"[{eff(s['pi_low'], d)}, {eff(s['pi_high'], d)}]",
                         italic=True,
-                        size=8.5,
+                        size=FS,
                     )
                     pis.append({"x": float(s["pi_low"]), "xend": float(s["pi_high"]), "y": y})
                 y -= 1
@@ -292,7 +323,7 @@ def _layout(
                     f"Q = {float(s['q']):.2f}, df = {int(s['q_df'])} (p {q_p}); "
                     f"I² = {float(s['i2']):.0f}%"
                 )
-                text(_X_LABEL + 0.02, het, size=8.0, col="#444444")
+                text(_X_LABEL + 0.02, het, size=FS, col="#444444")
                 y -= 1
                 se = float(s["se"])
                 stat = est / se if se > 0 else float("nan")
@@ -301,7 +332,7 @@ def _layout(
                 text(
                     _X_LABEL + 0.02,
                     f"Test for overall effect: {name} = {_fmt(stat, 2)} (p {p_text})",
-                    size=8.0,
+                    size=FS,
                     col="#444444",
                 )
         y -= 0.6
@@ -326,6 +357,7 @@ def forest_plot(
     favours: tuple[str, str] | None = None,
     treatment_name: str = "Treatment",
     control_name: str = "Control",
+    fig_width: float = 5.75,
 ):
     """Draw a forest plot of one outcome x scale with a subtotal per evidence line.
 
@@ -341,6 +373,8 @@ def forest_plot(
         Labels under the axis, left and right of zero; default :func:`default_favours`.
     treatment_name, control_name : str
         Column headers of the n columns.
+    fig_width : float
+        Figure width in inches: the width it is placed at, so type prints at its drawn size.
 
     Returns
     -------
@@ -382,8 +416,8 @@ def forest_plot(
             "x": [X(_X_LABEL), X(_X_NT), X(_X_NC), X(_X_EFFECT), X(_X_WEIGHT)],
             "label": [
                 "Study",
-                f"{treatment_name}\nn",
-                f"{control_name}\nn",
+                f"n\n{treatment_name.lower()}",
+                f"n\n{control_name.lower()}",
                 "Estimate [95% CI]",
                 "Weight",
             ],
@@ -393,13 +427,7 @@ def forest_plot(
     header["y"] = 0.2
     y_bottom = float(frames["bottom"]["y"].iloc[0])
     y_axis = y_bottom + 0.2
-    if ratio:  # log axis, ticks at round ratios, labelled as ratios
-        nice = [0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 10.0]
-        ticks = [math.log(t) for t in nice if lo <= math.log(t) <= hi]
-        labels = [f"{math.exp(t):g}" for t in ticks]
-    else:
-        ticks = [t for t in breaks_extended(n=5)((lo, hi)) if lo <= t <= hi]
-        labels = [_fmt(t, max(0, d - 1)) for t in ticks]
+    ticks, labels = axis_ticks(lo, hi, ratio)
     tick_df = pd.DataFrame({"x": ticks, "label": labels})
     top = -0.5
 
@@ -417,13 +445,13 @@ def forest_plot(
         + scale_size_identity()
         + annotate("segment", x=lo, xend=hi, y=y_axis, yend=y_axis, size=0.4)
         + geom_segment(aes(x="x", xend="x", y=y_axis, yend=y_axis - 0.2), data=tick_df, size=0.4)
-        + geom_text(aes(x="x", label="label"), y=y_axis - 0.35, data=tick_df, size=8.5, va="top")
+        + geom_text(aes(x="x", label="label"), y=y_axis - 0.35, data=tick_df, size=FS, va="top")
         + annotate(
             "text",
             x=-0.02 * width,
             y=y_axis - 1.2,
             label=f"← {favours[0]}",
-            size=8.5,
+            size=FS,
             ha="right",
             va="top",
             fontstyle="italic",
@@ -433,18 +461,32 @@ def forest_plot(
             x=0.02 * width,
             y=y_axis - 1.2,
             label=f"{favours[1]} →",
-            size=8.5,
+            size=FS,
             ha="left",
             va="top",
             fontstyle="italic",
         )
         + annotate(
-            "text", x=(lo + hi) / 2, y=y_axis - 2.0, label=axis_title(scale, unit), size=9, va="top"
+            "text",
+            x=(lo + hi) / 2,
+            y=y_axis - 2.0,
+            label=axis_title(scale, unit),
+            size=FS,
+            va="top",
+        )
+        + annotate(
+            "text",
+            x=(lo + hi) / 2,
+            y=y_axis - 2.8,
+            label=direction_text(outcome),
+            size=FS,
+            va="top",
+            color="#444444",
         )
         + geom_text(
             aes(x="x", y="y", label="label", ha="ha"),
             data=header,
-            size=9,
+            size=FS,
             fontweight="bold",
             va="bottom",
         )
@@ -481,20 +523,368 @@ def forest_plot(
     p += scale_x_continuous(
         limits=(X(_X_LABEL) - 0.01 * width, X(_X_WEIGHT) + 0.01 * width), expand=(0, 0)
     )
-    p += scale_y_continuous(limits=(y_axis - 2.8, 1.7), expand=(0, 0))
+    p += scale_y_continuous(limits=(y_axis - 3.6, 1.7), expand=(0, 0))
     p += labs(
         title=f"{outcome_label(outcome)}: {scale_text(scale)}",
-        caption=textwrap.fill(footnote(subtotals), 130),
+        caption=textwrap.fill(footnote(subtotals), int(fig_width * 17)),
         x="",
         y="",
     )
-    p += theme_report() + theme(
+    p += theme_report(FS) + theme(
         axis_text=element_blank(),
         axis_ticks=element_blank(),
         axis_title=element_blank(),
         panel_grid=element_blank(),
         panel_border=element_blank(),
-        figure_size=(9, max(2.8, 0.26 * n_rows + 1.0)),
+        figure_size=(fig_width, max(2.4, 0.2 * (n_rows + 0.8) + 1.0)),
+        legend_position="none",
+    )
+    return p
+
+
+def arm_columns(
+    effects: pd.DataFrame, arm_outcomes: pd.DataFrame, arms: pd.DataFrame
+) -> pd.DataFrame:
+    """Per-arm data (mean, SD or SE, n) behind each absolute-scale effect, as printed.
+
+    A study's arms are its one ``treatment`` and one ``control`` arm of ``arms.csv`` (a study
+    with more arms of a role shows none: which pair an effect compares is not in the table);
+    the values are the arm's row of ``arm_outcomes.csv`` at the effect's outcome and
+    timepoint, a change from baseline ("Δ") where reported, else the value at follow-up.
+    Percent-scale effects are derived from these, so they show none.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``study_id, outcome, scale, treatment_text, control_text`` (empty text: none).
+    """
+    rows = []
+    roles = arms.groupby(["study_id", "role"])["arm"].agg(list) if len(arms) else pd.Series()
+    for _, e in effects.iterrows():
+        texts = {"treatment": "", "control": ""}
+        if e["scale"] == "absolute":
+            for role in texts:
+                names = roles.get((e["study_id"], role), [])
+                if len(names) != 1:
+                    continue
+                sel = arm_outcomes.loc[
+                    (arm_outcomes["study_id"] == e["study_id"])
+                    & (arm_outcomes["arm"] == names[0])
+                    & (arm_outcomes["outcome"] == e["outcome"])
+                    & (arm_outcomes["timepoint_months"].astype(float)
+                       == float(e.get("timepoint_months", np.nan)))
+                ]  # fmt: skip
+                if len(sel) == 0:
+                    continue
+                ordered = sel.assign(_c=sel["measure"] != "change").sort_values("_c")
+                texts[role] = _arm_text(ordered.iloc[0])
+        rows.append(
+            {
+                "study_id": e["study_id"],
+                "outcome": e["outcome"],
+                "scale": e["scale"],
+                "treatment_text": texts["treatment"],
+                "control_text": texts["control"],
+            }
+        )
+    cols = ["study_id", "outcome", "scale", "treatment_text", "control_text"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def _arm_lines(arm_text: pd.DataFrame | None, study_id: str, outcome: str, scale: str) -> list[str]:
+    """``["treatment 1.102 (0.138)", "control 1.189 (0.146)"]`` for a study, [] without data."""
+    if arm_text is None:
+        return []
+    a = arm_text.loc[
+        (arm_text["study_id"] == study_id)
+        & (arm_text["outcome"] == outcome)
+        & (arm_text["scale"] == scale)
+    ]
+    if len(a) == 0 or not (a.iloc[0]["treatment_text"] or a.iloc[0]["control_text"]):
+        return []
+    t, c = (
+        a.iloc[0]["treatment_text"] or "not reported",
+        a.iloc[0]["control_text"] or "not reported",
+    )
+    return [f"treatment {t}", f"control {c}"]
+
+
+def _arm_text(r: pd.Series) -> str:
+    """``Δ −1.8 (1)``: mean (SD, or "SE x" when only an SE is given); n is in its column."""
+
+    def g(x: float) -> str:  # as printed: at most 4 significant digits (unit conversions)
+        return f"{float(x):.4g}".replace("-", "−")
+
+    spread = ""
+    if pd.notna(r.get("sd")):
+        spread = f" ({g(r['sd'])})"
+    elif pd.notna(r.get("se")):
+        spread = f" (SE {g(r['se'])})"
+    delta = "Δ " if r["measure"] == "change" else ""
+    return f"{delta}{g(r['mean'])}{spread}"
+
+
+def _model_sentence(pooled: pd.DataFrame) -> str:
+    """`` Pooled with <estimator>; <CI method>; 95% CIs.`` from the first pooled row, or ''."""
+    rows = pooled.loc[pooled["pooled"].map(_truthy)] if len(pooled) else pooled
+    if len(rows) == 0:
+        return ""
+    r = rows.iloc[0]
+    est = ESTIMATORS.get(str(r["method"]), str(r["method"]))
+    test = TESTS.get(str(r["test"]), str(r["test"]))
+    return f" Pooled: {est}; {test}; {float(r.get('level', 0.95)):.0%} CIs."
+
+
+def summary_plot(
+    effects: pd.DataFrame,
+    pooled: pd.DataFrame,
+    weights: pd.DataFrame,
+    *,
+    fig_width: float = 5.75,
+    outcome_order: Sequence[str] | None = None,
+    arm_text: pd.DataFrame | None = None,
+):
+    """One overview forest plot of every effect, grouped by evidence line and outcome.
+
+    The layout of RevMan's overview: a block per evidence line x outcome x scale, with the
+    studies (n per arm, effect [95% CI], weight), and a diamond, heterogeneity and the test for
+    the overall effect only where the block was pooled (k >= 2). Each block has its own axis
+    (units differ between outcomes), symmetric about no effect, with ticks labelled from the
+    break values (:func:`tick_labels`); one sign convention throughout: treatment minus
+    control, "lower" left and "higher" right, with the side that is better for bone stated
+    per block (:func:`direction_text`).
+
+    Parameters
+    ----------
+    effects, pooled, weights : pandas.DataFrame
+        ``effects.csv``, ``pooled.csv`` and ``weights.csv``.
+    fig_width : float
+        Width in inches it is placed at.
+    outcome_order : sequence of str, optional
+        Outcome codes in display order (default: the vocabulary's order).
+    arm_text : pandas.DataFrame, optional
+        From :func:`arm_columns`: each arm's mean (SD) as reported, on grey lines under the
+        study (the n per arm is in its column, from ``effects.csv``).
+
+    Returns
+    -------
+    plotnine.ggplot
+    """
+    from analysis.plots.theme import OUTCOME_LABELS
+
+    order = list(outcome_order or OUTCOME_LABELS)
+    blocks = effects[["evidence_line", "outcome", "scale"]].drop_duplicates()
+    lines = line_order(blocks["evidence_line"])
+    blocks = blocks.assign(
+        _l=[lines.index(x) for x in blocks["evidence_line"]],
+        _o=[order.index(o) if o in order else 99 for o in blocks["outcome"]],
+    ).sort_values(["_l", "_o", "outcome", "scale"])
+    # graph column u in [0, 1]; text columns left and right of it, in the same units
+    xl, xnt, xnc, xe, xw = -1.5, -0.42, -0.06, 1.04, 2.2
+    texts, squares, cis, diamonds, nulls, axes, ticks = [], [], [], [], [], [], []
+    y = 0.0
+
+    def text(x, label, ha="left", bold=False, italic=False, col="#222222"):
+        texts.append(
+            {
+                "x": x,
+                "y": y,
+                "label": label,
+                "ha": ha,
+                "weight": "bold" if bold else "normal",
+                "style": "italic" if italic else "normal",
+                "colour": col,
+            }
+        )
+
+    current_line = None
+    for _, b in blocks.iterrows():
+        line, outcome, scale = b["evidence_line"], b["outcome"], b["scale"]
+        studies, sub = forest_data(effects, pooled, weights, outcome, scale)
+        studies = studies.loc[studies["evidence_line"] == line].sort_values(["year", "label"])
+        sub = sub.loc[sub["evidence_line"] == line]
+        pooled_here = len(sub) > 0 and _truthy(sub.iloc[0]["pooled"])
+        vals = pd.concat(
+            [studies[["yi", "ci_low", "ci_high"]].melt()["value"]]
+            + (
+                [sub[["ci_low", "ci_high", "pi_low", "pi_high"]].melt()["value"]]
+                if pooled_here
+                else []
+            )
+        ).astype(float)
+        vals = vals[np.isfinite(vals)]
+        half = max(abs(float(vals.min())), abs(float(vals.max())), 0.0) or 1.0
+        lo, hi = -1.05 * half, 1.05 * half
+
+        def u(v, lo=lo, hi=hi):
+            return (float(v) - lo) / (hi - lo)
+
+        d = _digits(list(vals))
+        ratio = scale == "log_ratio"
+
+        def eff(x, d=d, ratio=ratio) -> str:  # a log ratio is written as the ratio
+            return _fmt(math.exp(float(x)), 2) if ratio else _fmt(float(x), d)
+
+        if line != current_line:
+            y -= 1.2
+            text(xl, line_label(line), bold=True)
+            current_line = line
+        y -= 1
+        unit = str(studies["unit"].iloc[0]) if len(studies) else ""
+        measure = {"percent": "% points", "log_ratio": "log axis"}.get(
+            scale, unit.replace("cm2", "cm²").replace("cm3", "cm³")
+        )
+        text(
+            xl + 0.04,
+            f"{outcome_label(outcome)}, {scale_text(scale)} ({measure}); "
+            f"{direction_text(outcome).lower()}",
+            italic=True,
+        )
+        top = y - 0.5
+        for _, r in studies.iterrows():
+            y -= 1
+            text(xl + 0.08, _short(r["label"]))
+            text(xnt, _fmt_n(r["n_treatment"]), ha="right")
+            text(xnc, _fmt_n(r["n_control"]), ha="right")
+            text(xe, f"{eff(r['yi'])} [{eff(r['ci_low'])}, {eff(r['ci_high'])}]")
+            w = r.get("weight") if pooled_here else float("nan")
+            text(xw, "" if pd.isna(w) else f"{w:.1f}%", ha="right")
+            cis.append({"x": u(r["ci_low"]), "xend": u(r["ci_high"]), "y": y})
+            size = 2.4 if pd.isna(w) else 1.5 + 3.0 * math.sqrt(float(w) / 100)
+            squares.append({"x": u(r["yi"]), "y": y, "size": size})
+            for arm_line in _arm_lines(arm_text, r["study_id"], outcome, scale):
+                y -= 0.8
+                text(xl + 0.16, arm_line, col="#444444")
+        if pooled_here:
+            s = sub.iloc[0]
+            k = int(s["k"])
+            y -= 1
+            est, clo, chi = float(s["estimate"]), float(s["ci_low"]), float(s["ci_high"])
+            text(xl + 0.08, f"Pooled (k = {k})", bold=True)
+            text(xe, f"{eff(est)} [{eff(clo)}, {eff(chi)}]", bold=True)
+            text(xw, "100.0%", ha="right", bold=True)
+            g = f"{line}:{outcome}:{scale}"
+            diamonds += [
+                {"x": u(clo), "y": y, "g": g},
+                {"x": u(est), "y": y + 0.35, "g": g},
+                {"x": u(chi), "y": y, "g": g},
+                {"x": u(est), "y": y - 0.35, "g": g},
+            ]
+            y -= 1
+            se = float(s["se"])
+            name = "z" if str(s["test"]) == "z" else f"t({k - 1})"
+            stat = _fmt(est / se, 2) if se > 0 else "NA"
+            text(
+                xl + 0.08,
+                f"I² = {float(s['i2']):.0f}%; test for overall effect {name} = {stat} "
+                f"(p {_fmt_p(float(s['pvalue']))})",
+                col="#444444",
+            )
+        nulls.append({"x": u(0), "y": top, "yend": y - 0.5})
+        y -= 0.9
+        axes.append({"x": 0.0, "xend": 1.0, "y": y + 0.35})
+        breaks, labels = axis_ticks(lo, hi, ratio)
+        for t, lab in zip(breaks, labels, strict=True):
+            ticks.append({"x": u(t), "y": y + 0.35, "label": lab})
+        y -= 0.5
+    y -= 0.8
+    favours = default_favours("")
+    p = ggplot()
+    tx = pd.DataFrame(texts)
+    header = pd.DataFrame(
+        {
+            "x": [xl, xnt, xnc, xe, xw],
+            "label": ["Study", "n\ntreatment", "n\ncontrol", "Estimate [95% CI]", "Weight"],
+            "ha": ["left", "right", "right", "left", "right"],
+        }
+    )
+    nulls_df = pd.DataFrame(nulls, columns=["x", "y", "yend"])
+    p += geom_segment(
+        aes(x="x", xend="x", y="y", yend="yend"), data=nulls_df, color="#666666", size=0.4
+    )
+    p += geom_segment(
+        aes(x="x", xend="xend", y="y", yend="y"),
+        data=pd.DataFrame(cis, columns=["x", "xend", "y"]),
+        size=0.5,
+    )
+    p += geom_point(
+        aes(x="x", y="y", size="size"),
+        data=pd.DataFrame(squares, columns=["x", "y", "size"]),
+        shape="s",
+        fill="#1f4e79",
+        color="#1f4e79",
+    )
+    p += scale_size_identity()
+    if diamonds:
+        p += geom_polygon(
+            aes(x="x", y="y", group="g"),
+            data=pd.DataFrame(diamonds),
+            fill="#b22222",
+            color="#7a1414",
+            size=0.3,
+        )
+    axes_df = pd.DataFrame(axes, columns=["x", "xend", "y"])
+    p += geom_segment(aes(x="x", xend="xend", y="y", yend="y"), data=axes_df, size=0.4)
+    tick_df = pd.DataFrame(ticks, columns=["x", "y", "label"])
+    p += geom_segment(aes(x="x", xend="x", y="y", yend="y - 0.2"), data=tick_df, size=0.4)
+    p += geom_text(aes(x="x", y="y - 0.25", label="label"), data=tick_df, size=FS, va="top")
+    p += geom_text(
+        aes(x="x", y=0.2, label="label", ha="ha"),
+        data=header,
+        size=FS,
+        fontweight="bold",
+        va="bottom",
+    )
+    p += annotate("segment", x=xl, xend=xw, y=0, yend=0, size=0.4, color="#888888")
+    for (ha, weight, style), g in tx.groupby(["ha", "weight", "style"]):
+        p += geom_text(
+            aes(x="x", y="y", label="label", color="colour"),
+            data=g,
+            ha=ha,
+            fontweight=weight,
+            fontstyle=style,
+            size=FS,
+        )
+    p += annotate(
+        "text", x=0.48, y=y + 0.3, label=f"← {favours[0]}", ha="right", size=FS, fontstyle="italic"
+    )
+    p += annotate(
+        "text", x=0.52, y=y + 0.3, label=f"{favours[1]} →", ha="left", size=FS, fontstyle="italic"
+    )
+    p += scale_color_identity()
+    p += scale_x_continuous(limits=(xl - 0.02, xw + 0.02), expand=(0, 0))
+    p += scale_y_continuous(limits=(y - 0.3, 1.7), expand=(0, 0))
+    p += labs(
+        title="All effects by evidence line and outcome",
+        caption=textwrap.fill(
+            "Differences are treatment minus control (case reports: under minus before "
+            "estrogen, within the man); each block has its own axis, symmetric about no effect. "
+            + (
+                "Grey lines under a study: its arms as reported, mean (SD, or SE where only "
+                "that is given); Δ: change from baseline, else the value at follow-up. "
+                if arm_text is not None
+                else ""
+            )
+            + "Squares: single studies (sized by weight where pooled); diamonds: pooled results "
+            "only, within one evidence line, never across lines."
+            + (
+                " Ratios of means on a log axis, written as ratios (1: no difference)."
+                if (effects["scale"] == "log_ratio").any()
+                else ""
+            )
+            + _model_sentence(pooled),
+            int(fig_width * 17),
+        ),
+        x="",
+        y="",
+    )
+    p += theme_report(FS) + theme(
+        axis_text=element_blank(),
+        axis_ticks=element_blank(),
+        axis_title=element_blank(),
+        panel_grid=element_blank(),
+        panel_border=element_blank(),
+        figure_size=(fig_width, 0.19 * (-y + 2) + 1.2),
         legend_position="none",
     )
     return p

@@ -207,7 +207,7 @@ def prisma_plot(c: PrismaCounts):
             axis_ticks=element_blank(),
             panel_grid=element_blank(),
             panel_border=element_blank(),
-            figure_size=(8, 7),
+            figure_size=(5.75, 5.4),
         )
     )
     return p

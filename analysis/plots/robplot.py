@@ -105,8 +105,8 @@ def rob_plot(df: pd.DataFrame):
         ggplot(df, aes(x="domain_name", y="study"))
         + geom_blank(data=pad)
         + scale_y_discrete(labels=lambda xs: ["" if x in padded else str(x) for x in xs])
-        + geom_point(aes(fill="judgement_name"), size=7, shape="o", color="#333333", stroke=0.3)
-        + geom_text(aes(label="symbol"), size=9, fontweight="bold", color="white")
+        + geom_point(aes(fill="judgement_name"), size=5.5, shape="o", color="#333333", stroke=0.3)
+        + geom_text(aes(label="symbol"), size=7.5, fontweight="bold", color="white")
         + facet_wrap("tool_name", scales="free", ncol=2)
         + scale_fill_manual(
             values={JUDGEMENT_NAMES[k]: v for k, v in JUDGEMENT_COLOURS.items()},
@@ -119,6 +119,6 @@ def rob_plot(df: pd.DataFrame):
             panel_grid_major=element_blank(),
             axis_text_x=element_text(rotation=35, ha="right"),
             axis_ticks=element_blank(),
-            figure_size=(10, max(3.0, 0.32 * n_studies + 2.0)),
+            figure_size=(5.75, max(2.6, 0.21 * n_studies + 1.8)),
         )
     )

@@ -6,7 +6,7 @@ from plotnine import element_blank, element_line, element_rect, element_text, th
 
 #: Font with the glyphs the figures use (tau², I², ±, arrows); installed with matplotlib too.
 FONT_FAMILY = "DejaVu Sans"
-BASE_SIZE = 9
+BASE_SIZE = 8
 
 #: Short display names of the outcome vocabulary (analysis/schema/raw_tables.yaml).
 OUTCOME_LABELS = {
@@ -54,19 +54,44 @@ LINE_SHORT = {
     "other": "Other controlled",
 }
 
+#: Colour-blind-safe marks (Okabe & Ito 2008), each with a contrast of at least 3:1 on white
+#: (WCAG 2.1 non-text contrast); always paired with :data:`SHAPES`, so no figure relies on
+#: colour alone. Order: blue, vermillion, bluish green, reddish purple, black.
+PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#000000")
+#: Marker shapes (matplotlib codes) paired with :data:`PALETTE` position by position.
+SHAPES = ("o", "s", "^", "D", "v")
+
 JUDGEMENT_COLOURS = {
-    "low": "#2e9e44",
-    "some_concerns": "#e6b800",
-    "high": "#d62728",
-    "unclear": "#8c8c8c",
+    "low": "#009E73",
+    "some_concerns": "#B8860B",
+    "high": "#D55E00",
+    "unclear": "#6f6f6f",
 }
 
 LINE_COLOURS = {
-    "ai_older_men": "#1f77b4",
-    "ai_boys": "#9467bd",
-    "estrogen_aromatase_deficiency": "#d95f02",
-    "other": "#7f7f7f",
+    "ai_older_men": PALETTE[0],
+    "ai_boys": PALETTE[3],
+    "estrogen_aromatase_deficiency": PALETTE[1],
+    "other": "#6f6f6f",
 }
+
+#: Smallest type size (pt) any figure may print at; figures are drawn at the size they are
+#: placed (:data:`analysis.report.build.PLACEMENT`), so this is the printed size too.
+MIN_PRINT_PT = 7.0
+
+
+def relative_luminance(colour: str) -> float:
+    """WCAG 2.1 relative luminance of a ``#rrggbb`` colour."""
+    h = colour.lstrip("#")
+    channels = [int(h[i : i + 2], 16) / 255 for i in (0, 2, 4)]
+    lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
+def contrast_ratio(a: str, b: str = "#ffffff") -> float:
+    """WCAG 2.1 contrast ratio of two ``#rrggbb`` colours (1 to 21)."""
+    la, lb = sorted((relative_luminance(a), relative_luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
 
 
 def outcome_label(outcome: str) -> str:
@@ -108,7 +133,9 @@ def theme_report(base_size: float = BASE_SIZE):
         text=element_text(family=FONT_FAMILY, size=base_size, color="#222222"),
         plot_title=element_text(size=base_size + 2, weight="bold", ha="left"),
         plot_subtitle=element_text(size=base_size, ha="left", color="#444444"),
-        plot_caption=element_text(size=base_size - 1.5, ha="left", color="#444444"),
+        plot_caption=element_text(
+            size=max(base_size - 1, MIN_PRINT_PT), ha="left", color="#444444"
+        ),
         strip_background=element_rect(fill="#eeeeee", color="#cccccc"),
         strip_text=element_text(size=base_size, weight="bold"),
         panel_grid_minor=element_blank(),

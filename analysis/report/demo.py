@@ -210,6 +210,34 @@ def demo_frames() -> dict[str, pd.DataFrame]:
             "note": ["", "", "percent change as reported"],
         }
     )
+    # two men's visits under estrogen (harmonized: estradiol in pmol/L, one censored baseline)
+    obs_rows = [
+        ("case_a", "pt_a", "bmd_lumbar_spine", 0, 30, None, 0.80, "", "g/cm2"),
+        ("case_a", "pt_a", "bmd_lumbar_spine", 6, None, "0.75 mg/day", 0.95, "", "g/cm2"),
+        ("case_a", "pt_a", "bmd_lumbar_spine", 12, None, "0.375 mg/day", 0.90, "", "g/cm2"),
+        ("case_a", "pt_a", "estradiol", 0, 30, None, 7.0, "<", "pmol/L"),
+        ("case_a", "pt_a", "estradiol", 6, None, "0.75 mg/day", 150.0, "", "pmol/L"),
+        ("case_a", "pt_a", "estradiol", 12, None, "0.375 mg/day", 80.0, "", "pmol/L"),
+        ("case_b", "pt_b", "bmd_lumbar_spine", 24, 25, "25 ug/day", 10.7, "", "percent"),
+        ("case_b", "pt_b", "estradiol", 24, 25, "25 ug/day", 95.0, "", "pmol/L"),
+    ]
+    patient_observations = pd.DataFrame(
+        obs_rows,
+        columns=[
+            "study_id",
+            "patient_id",
+            "outcome",
+            "timepoint_months",
+            "age_years",
+            "dose",
+            "value",
+            "censor",
+            "unit_canonical",
+        ],
+    ).assign(phase="estrogen", unit=lambda d: d["unit_canonical"])
+    patients = pd.DataFrame(
+        {"patient_id": ["pt_a", "pt_b"], "age_at_estrogen_start_years": [30, None]}
+    )
     cases_summary = pd.DataFrame(
         {
             "outcome": ["bmd_femoral_neck", "bmd_lumbar_spine"],
@@ -240,6 +268,12 @@ def demo_frames() -> dict[str, pd.DataFrame]:
             "bmd_se": [0.6, 0.8, None, None],
             "estradiol_change": [-40.0, -25.0, 143.0, 88.0],
             "estradiol_censored": [False, False, True, False],
+            "estradiol_basis": [
+                "treatment arm change minus control arm change (hormone_changes.csv)",
+                "treatment arm change only; control arm not reported (hormone_changes.csv)",
+                "after minus before estrogen, per man",
+                "after minus before estrogen, per man",
+            ],
         }
     )
     grid = pd.DataFrame(
@@ -357,6 +391,8 @@ def demo_frames() -> dict[str, pd.DataFrame]:
         "pooled": pooled,
         "weights": weights,
         "patient_changes": patient_changes,
+        "patient_observations": patient_observations,
+        "patients": patients,
         "cases_summary": cases_summary,
         "bmd_vs_estradiol": bmd_vs_estradiol,
         "grid": grid,
@@ -452,6 +488,10 @@ def build_demo_report(reports_src, dest, *, figures: bool = True) -> dict[str, s
     )
     provenance.write_provenance(p.values(), t / "provenance.md")
     _demo_evidence_depth(p, t / "evidence-depth.md")
+    # the few-study table (rule report_bayes); the demo data have no group of 2-5 studies
+    from analysis.bayes import bayes_table
+
+    (t / "bayes.md").write_text(bayes_table(pd.DataFrame()), encoding="utf-8")
     if figures:
         build.forest_figures(
             p["effects"], p["pooled"], p["weights"], str(t / "forest-figures.md"), str(f)
@@ -459,12 +499,16 @@ def build_demo_report(reports_src, dest, *, figures: bool = True) -> dict[str, s
         build.prisma_figure(p["screening"], str(f / "prisma.png"), str(t / "fig-prisma.md"))
         build.rob_figure(p["risk_of_bias"], p["studies"], str(f / "rob.png"), str(t / "fig-rob.md"))
         build.cases_figure(
-            p["patient_changes"], str(f / "cases-bmd.png"), str(t / "fig-cases-bmd.md")
+            p["patient_observations"],
+            p["patients"],
+            str(f / "cases-bmd.png"),
+            str(t / "fig-cases-bmd.md"),
         )
         build.scatter_figure(
             p["bmd_vs_estradiol"],
             str(f / "bmd-vs-estradiol.png"),
             str(t / "fig-bmd-vs-estradiol.md"),
+            p["patient_changes"],
         )
     else:
         from analysis.report.tables import figure_md, md_escape
@@ -474,7 +518,7 @@ def build_demo_report(reports_src, dest, *, figures: bool = True) -> dict[str, s
             "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
         )
         names = {
-            "forest-figures": "fig-forest-demo",
+            "forest-figures": "fig-forest-summary",
             "fig-prisma": "fig-prisma",
             "fig-rob": "fig-rob",
             "fig-cases-bmd": "fig-cases-bmd",

@@ -52,7 +52,8 @@ def _pandoc(qmd: Path, to: str, extra: list[str]) -> bytes:
 def render_html_pandoc(qmd: Path, html: Path) -> None:
     """Self-contained HTML: images and CSS embedded as data, no external reference."""
     css = qmd.parent / "templates" / "report.css"
-    extra = ["--toc", "--toc-depth=2", "--embed-resources", "--section-divs"]
+    # no --toc: layout.lua puts the contents after the answer (as the PDF has them)
+    extra = ["--embed-resources", "--section-divs"]
     if css.exists():
         extra += ["--css", str(Path("templates") / "report.css")]
     out = _pandoc(qmd, "html5", extra)

@@ -57,12 +57,12 @@ def md_escape(value: object) -> str:
 
 
 def breakable(text: str) -> str:
-    """Allow line breaks after ``/ : ; ( =`` in long tokens (paths, ledger inputs, calls).
+    """Long tokens (paths, ledger inputs, calls) as they are: no character is inserted.
 
-    A zero-width space is inserted, so narrow table columns wrap instead of overflowing.
+    Narrow columns wrap them by style rules, ``overflow-wrap: anywhere`` in
+    ``templates/report.css`` and a break opportunity after ``/ _ : ; =`` in
+    ``templates/typst-header.typ``, so copying an id or path gives it back unchanged.
     """
-    for ch in "/:;(=":
-        text = text.replace(ch, ch + "\u200b")
     return text
 
 
@@ -310,7 +310,6 @@ def studies_table(
                 for _, c in pc.iterrows():
                     if str(c["outcome"]).startswith(("bmd_", "bmc_")):
                         bone.append(
-                            f"{md_escape(c['patient_id'])} "
                             f"{md_escape(outcome_label(c['outcome']))}: "
                             f"{md_escape(fmt_num(c['percent_change'], 1))}% in "
                             f"{md_escape(fmt_num(c['months'], 0))} months"
@@ -530,11 +529,20 @@ def completeness_table(
     methods = (
         derivations.groupby("derivation_id")["method"].first().to_dict() if len(derivations) else {}
     )
+    steps = (
+        derivations.groupby("derivation_id")["step"].first().to_dict()
+        if len(derivations) and "step" in derivations
+        else {}
+    )
     entries = []
     for _, e in effects.iterrows():
         if truthy(e["derived"]):
             ids = [i for i in str(e["derivation_ids"]).split(";") if i and i != "nan"]
-            how = "; ".join(f"{i}: {methods.get(i, '?')}" for i in ids)
+            # the ledger's steps in words (its ids are in the appendix, not in this table)
+            how = "; ".join(
+                f"{steps.get(i, n)}. {_method_words(methods.get(i, '?'))}"
+                for n, i in enumerate(ids, start=1)
+            )
             status, how = "derived", breakable(md_escape(how))
         else:
             status, how = "as reported", ""
@@ -608,6 +616,13 @@ def completeness_table(
     )
 
 
+def _method_words(method: object) -> str:
+    """A ledger method in words: its description after the code (``code: words``), else
+    the code with spaces."""
+    text = str(method)
+    return text.split(": ", 1)[1] if ": " in text else text.replace("_", " ")
+
+
 def _assumptions_text(raw: object) -> str:
     """A ledger's JSON assumptions as ``key: value; key: value`` (else the text as it is)."""
     try:
@@ -618,7 +633,10 @@ def _assumptions_text(raw: object) -> str:
         return json.dumps(parsed, ensure_ascii=False)
     parts = []
     for key, value in parsed.items():
-        shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        if isinstance(value, float):
+            shown = f"{value:.4g}"  # no more digits than the report shows elsewhere
+        else:
+            shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
         parts.append(f"{str(key).replace('_', ' ')}: {shown}")
     return "; ".join(parts)
 
@@ -636,7 +654,7 @@ def derivations_table(derivations: pd.DataFrame) -> str:
             [
                 breakable(md_escape(d["derivation_id"])),
                 md_escape(f"{outcome_label(d['outcome'])}, {d['scale']}, step {d['step']}"),
-                md_escape(d["method"]).replace("\\_", "\\_\u200b"),
+                md_escape(d["method"]),
                 breakable(md_escape(d["inputs"])),
                 breakable(md_escape(assumptions)),
                 md_escape(fmt_num(d["value"], digits_for([d["value"]]) + 1)),

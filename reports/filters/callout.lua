@@ -28,6 +28,27 @@ function Div(div)
     content = content:slice(2)
   end
   title = title or pandoc.Inlines(spec[1])
+  -- heading="1": the title is a real heading (document outline, screen readers), not bold text
+  local level = tonumber(div.attributes["heading"] or "")
+  if level then
+    local head = pandoc.Header(level, title, { id = div.identifier, class = "unnumbered callout-heading" })
+    local blocks = pandoc.List()
+    if FORMAT:match("typst") then
+      blocks:insert(pandoc.RawBlock("typst", string.format(
+        '#block(width: 100%%, inset: 9pt, radius: 3pt, fill: rgb("%s"), stroke: (left: 3pt + rgb("%s")))[',
+        spec[3], spec[2])))
+      -- a heading, but not listed in the contents that follow it
+      blocks:insert(pandoc.RawBlock("typst", string.format("#heading(level: %d, outlined: false)[", level)))
+      blocks:insert(pandoc.Plain(title))
+      blocks:insert(pandoc.RawBlock("typst", "]" .. (div.identifier ~= "" and (" <" .. div.identifier .. ">") or "")))
+      blocks:extend(content)
+      blocks:insert(pandoc.RawBlock("typst", "]"))
+      return blocks
+    end
+    blocks:insert(head)
+    blocks:extend(content)
+    return pandoc.Div(blocks, { class = "callout callout-" .. kind })
+  end
   if FORMAT:match("typst") then
     local blocks = pandoc.List()
     blocks:insert(pandoc.RawBlock("typst", string.format(

@@ -4,7 +4,8 @@ crossref.lua: Quarto-style cross-references for plain pandoc.
 Pass 1 numbers figures (Figure blocks) and captioned tables in document order and records the
 label of every id starting with "fig-" or "tbl-". In HTML the caption gets a "Figure N:"
 prefix; typst numbers its own figures in the same order, so the caption is left alone there.
-The image's alt text is taken from its fig-alt attribute (as in Quarto).
+The image's alt text is taken from its fig-alt attribute (as in Quarto); in typst it is
+written as image(alt: ...), so the PDF carries it too.
 Pass 2 replaces citations @fig-... / @tbl-... by links "Figure N" / "Table N" to the element.
 An unknown id is an error, so a broken reference never reaches a reader.
 ]]
@@ -29,13 +30,30 @@ local function number(kind, word, el, caption)
   return label
 end
 
+local function typst_string(s)
+  return '"' .. s:gsub("\\", "\\\\"):gsub('"', '\\"') .. '"'
+end
+
+-- Typst: pandoc's writer drops an image's description, so the image is written here with
+-- image(alt: ...), which typst puts into the PDF as the figure's alternative text.
+local function typst_image(img, alt)
+  local args = typst_string(img.src)
+  local width = img.attributes["width"]
+  if width and width:match("^[%d.]+%a*%%?$") then args = args .. ", width: " .. width end
+  args = args .. ", alt: " .. typst_string(alt)
+  return pandoc.RawInline("typst", "#image(" .. args .. ")")
+end
+
 local function set_alt(img)
   local alt = img.attributes["fig-alt"]
   if alt then
     img.attributes["fig-alt"] = nil
     img.caption = pandoc.Inlines({ pandoc.Str(alt) })
-    return img
   end
+  if is_typst then
+    return typst_image(img, alt or pandoc.utils.stringify(img.caption))
+  end
+  return img
 end
 
 local pass1 = {

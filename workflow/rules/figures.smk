@@ -11,6 +11,8 @@ rule figure_forest:
         effects="data/processed/effects/effects.csv",
         pooled="data/processed/pool/pooled.csv",
         weights="data/processed/pool/weights.csv",
+        arm_outcomes=rules.harmonize_arms.output.harmonized,
+        arms="data/raw/arms.csv",
         code=[*FIGURE_CODE, "analysis/plots/forest.py"],
     output:
         manifest="reports/tables/forest-figures.md",
@@ -60,7 +62,8 @@ rule figure_rob:
 
 rule figure_cases:
     input:
-        changes="data/processed/cases/patient_changes.csv",
+        observations=rules.harmonize_patients.output.harmonized,
+        patients="data/raw/patients.csv",
         code=[*FIGURE_CODE, "analysis/plots/cases.py"],
     output:
         png="reports/figures/cases-bmd.png",
@@ -76,6 +79,7 @@ rule figure_cases:
 rule figure_bmd_vs_estradiol:
     input:
         table="data/processed/regression/bmd_vs_estradiol.csv",
+        changes="data/processed/cases/patient_changes.csv",
         code=[*FIGURE_CODE, "analysis/plots/scatter.py"],
     output:
         png="reports/figures/bmd-vs-estradiol.png",

@@ -10,6 +10,7 @@ REPORT_TABLES = [
     "sensitivity",
     "derivations",
     "methods",
+    "bayes",
 ]
 REPORT_FIGURES = ["prisma", "rob", "cases-bmd", "bmd-vs-estradiol"]
 PROCESSED_FOR_REPORT = [
@@ -20,6 +21,7 @@ PROCESSED_FOR_REPORT = [
     "data/processed/effects/hormone_changes.csv",
     "data/processed/pool/pooled.csv",
     "data/processed/pool/weights.csv",
+    "data/processed/pool/bayes.csv",
     "data/processed/cases/patient_changes.csv",
     "data/processed/cases/summary.csv",
     "data/processed/regression/bmd_vs_estradiol.csv",
@@ -85,6 +87,20 @@ rule report_evidence_depth:
         config=config_subset("prepost_r"),
     script:
         "../scripts/report_evidence_depth.py"
+
+
+rule report_bayes:
+    input:
+        bayes=rules.pool.output.bayes,
+        code="analysis/bayes.py",
+    output:
+        table="reports/tables/bayes.md",
+    log:
+        "logs/report/bayes.log",
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/report_bayes.py"
 
 
 rule report_provenance:

@@ -1,4 +1,4 @@
-"""Rule figure_cases: each man's BMD change under estrogen (case reports)."""
+"""Rule figure_cases: each man's course under estrogen, visit by visit (case reports)."""
 
 from analysis import steps
 from analysis.report import build
@@ -7,7 +7,8 @@ snakemake = globals()["snakemake"]  # injected by Snakemake's script directive
 
 with steps.logged(snakemake.log[0]):
     build.cases_figure(
-        patient_changes_csv=snakemake.input.changes,
+        observations_csv=snakemake.input.observations,
+        patients_csv=snakemake.input.patients,
         png=snakemake.output.png,
         snippet_md=snakemake.output.snippet,
     )

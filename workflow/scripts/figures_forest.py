@@ -13,4 +13,6 @@ with steps.logged(snakemake.log[0]):
         manifest_md=snakemake.output.manifest,
         figures_dir=snakemake.params.figures_dir,
         favours=snakemake.params.favours,
+        arm_outcomes_csv=snakemake.input.arm_outcomes,
+        arms_csv=snakemake.input.arms,
     )

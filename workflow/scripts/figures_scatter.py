@@ -8,6 +8,7 @@ snakemake = globals()["snakemake"]  # injected by Snakemake's script directive
 with steps.logged(snakemake.log[0]):
     build.scatter_figure(
         bmd_vs_estradiol_csv=snakemake.input.table,
+        patient_changes_csv=snakemake.input.changes,
         png=snakemake.output.png,
         snippet_md=snakemake.output.snippet,
     )
