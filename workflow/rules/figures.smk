@@ -12,7 +12,7 @@ rule figure_forest:
         pooled="data/processed/pool/pooled.csv",
         weights="data/processed/pool/weights.csv",
         arm_outcomes=rules.harmonize_arms.output.harmonized,
-        arms="data/raw/arms.csv",
+        arms=raw_table("arms.csv"),
         code=[*FIGURE_CODE, "analysis/plots/forest.py"],
     output:
         manifest="reports/tables/forest-figures.md",
@@ -63,7 +63,7 @@ rule figure_rob:
 rule figure_cases:
     input:
         observations=rules.harmonize_patients.output.harmonized,
-        patients="data/raw/patients.csv",
+        patients=raw_table("patients.csv"),
         code=[*FIGURE_CODE, "analysis/plots/cases.py"],
     output:
         png="reports/figures/cases-bmd.png",
