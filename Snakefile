@@ -5,8 +5,8 @@ from snakemake.utils import min_version
 
 min_version("9.0")
 
-
-configfile: "config/config.yaml"
+# config/config.yaml is loaded by workflow/rules/common.smk with a strict YAML reader (no
+# `configfile:`: Snakemake's loader would evaluate YTE templates in it).
 
 
 include: "workflow/rules/common.smk"
@@ -27,3 +27,11 @@ rule all:
         "reports/report.html",
         "reports/report.pdf",
         "data/processed/validate/validated.json",
+
+
+onerror:
+    # One readable report when data/raw breaks the contract: the validator's located
+    # messages, once, at the end of the run (each validate job's log holds them too).
+    from analysis.validate import report_for_pipeline
+
+    report_for_pipeline(config["paths"]["raw"])

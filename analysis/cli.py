@@ -18,10 +18,14 @@ import csv
 import importlib
 import json
 import math
+import re
+import stat
 import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+
+import numpy as np
 
 from analysis.pooling import METHODS, TESTS, rma
 from analysis.warnings import MetaAnalysisWarning
@@ -38,13 +42,59 @@ class InputError(ValueError):
     """A problem with the input file; the message is the one line printed on stderr."""
 
 
+#: Largest input the pool command reads: a CSV of yi/vi is a few kilobytes.
+MAX_INPUT_BYTES = 10_000_000
+#: Magnitudes the pooling arithmetic handles without overflow or underflow (weights are
+#: 1/vi and sums of squared weights enter REML and Q): |yi| <= 1e50, 1e-50 <= vi <= 1e50.
+#: Effects outside are refused with a message to rescale them (e.g. other units).
+MAX_ABS_YI = 1e50
+VI_RANGE = (1e-50, 1e50)
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
+def _read_text(path: Path) -> str:
+    """The file's text: a regular file of at most :data:`MAX_INPUT_BYTES`, UTF-8."""
+    try:
+        info = path.stat()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read file ({exc.strerror or exc})") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise InputError(f"{path}: not a regular file; give a CSV file with columns yi and vi")
+    if info.st_size > MAX_INPUT_BYTES:
+        raise InputError(
+            f"{path}: {info.st_size} bytes, more than the {MAX_INPUT_BYTES} the pool command reads"
+        )
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(MAX_INPUT_BYTES + 1)
+        if len(data) > MAX_INPUT_BYTES:
+            raise InputError(f"{path}: more than {MAX_INPUT_BYTES} bytes")
+        return data.decode("utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read file ({exc})") from None
+
+
+def _number(path: Path, line: int, column: str, raw: str) -> float:
+    """One cell as a finite float: ASCII digits only (no '1_000', no other scripts)."""
+    try:
+        value = float(raw)
+    except ValueError:
+        value = 0.0
+    if not _NUMBER.fullmatch(raw) and math.isfinite(value):
+        shown = repr(raw) if raw else "empty value"
+        raise InputError(f"{path} row {line}, column {column}: {shown} is not a number")
+    if not math.isfinite(value):
+        raise InputError(f"{path} row {line}, column {column}: {raw!r} is not a finite number")
+    return value
+
+
 def read_effects(path: Path) -> tuple[list[float], list[float], list[str]]:
     """Read ``yi``, ``vi`` and optional ``study`` from a CSV, validating every cell.
 
     Parameters
     ----------
     path : Path
-        CSV file with a header row.
+        CSV file with a header row; a regular file of at most :data:`MAX_INPUT_BYTES`.
 
     Returns
     -------
@@ -55,17 +105,25 @@ def read_effects(path: Path) -> tuple[list[float], list[float], list[str]]:
     ------
     InputError
         With ``"<file> row <line>, column <name>: <what is wrong>"``; the header is row 1.
+        Numbers must be plain ASCII decimals, ``|yi| <= 1e50`` and
+        ``1e-50 <= vi <= 1e50`` (:data:`MAX_ABS_YI`, :data:`VI_RANGE`).
     """
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot read file ({exc})") from exc
+    text = _read_text(path)
     if not text.strip():
         raise InputError(
             f"{path} row 1, column yi: empty file; expected a header with columns yi and vi"
         )
     reader = csv.reader(text.splitlines(keepends=True))
-    header = [h.strip() for h in next(reader)]
+    try:
+        header = [h.strip() for h in next(reader)]
+    except csv.Error as exc:
+        raise InputError(f"{path} row 1: the header cannot be read ({exc})") from None
+    for column in ("yi", "vi", "study"):
+        if header.count(column) > 1:
+            positions = " and ".join(str(i + 1) for i, h in enumerate(header) if h == column)
+            raise InputError(
+                f"{path} row 1, column {column}: appears more than once (columns {positions})"
+            )
     for column in ("yi", "vi"):
         if column not in header:
             raise InputError(
@@ -77,7 +135,13 @@ def read_effects(path: Path) -> tuple[list[float], list[float], list[str]]:
     yi: list[float] = []
     vi: list[float] = []
     study: list[str] = []
-    for row in reader:
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            raise InputError(f"{path} row {reader.line_num}: cannot be read ({exc})") from None
         line = reader.line_num
         if not any(cell.strip() for cell in row):
             continue
@@ -86,28 +150,26 @@ def read_effects(path: Path) -> tuple[list[float], list[float], list[str]]:
                 f"{path} row {line}, column {header[min(len(row), len(header) - 1)]}: "
                 f"{len(row)} fields where the header has {len(header)}"
             )
-        values = {}
-        for column in ("yi", "vi"):
-            raw = row[index[column]].strip()
-            try:
-                value = float(raw)
-            except ValueError:
-                shown = repr(raw) if raw else "empty value"
-                raise InputError(
-                    f"{path} row {line}, column {column}: {shown} is not a number"
-                ) from None
-            if not math.isfinite(value):
-                raise InputError(
-                    f"{path} row {line}, column {column}: {raw!r} is not a finite number"
-                )
-            values[column] = value
-        if values["vi"] <= 0:
+        y = _number(path, line, "yi", row[index["yi"]].strip())
+        v = _number(path, line, "vi", row[index["vi"]].strip())
+        if v <= 0:
             raise InputError(
                 f"{path} row {line}, column vi: {row[index['vi']].strip()} is not > 0; "
                 "a sampling variance must be positive"
             )
-        yi.append(values["yi"])
-        vi.append(values["vi"])
+        if abs(y) > MAX_ABS_YI:
+            raise InputError(
+                f"{path} row {line}, column yi: {row[index['yi']].strip()} is beyond "
+                f"+-{MAX_ABS_YI:g}; rescale the effects (e.g. other units) before pooling"
+            )
+        if not VI_RANGE[0] <= v <= VI_RANGE[1]:
+            raise InputError(
+                f"{path} row {line}, column vi: {row[index['vi']].strip()} is outside "
+                f"{VI_RANGE[0]:g} to {VI_RANGE[1]:g}; rescale the effects (e.g. other units) "
+                "before pooling"
+            )
+        yi.append(y)
+        vi.append(v)
         study.append(row[index["study"]].strip() if "study" in index else f"row {line}")
     if not yi:
         raise InputError(f"{path} row 2, column yi: no data rows after the header")
@@ -172,21 +234,32 @@ def _pool(args: argparse.Namespace) -> int:
     except InputError as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_BAD_INPUT
-    with warnings.catch_warnings(record=True) as caught:
+    with warnings.catch_warnings(record=True) as caught, np.errstate(all="ignore"):
         warnings.simplefilter("always", MetaAnalysisWarning)
-        result = rma(
-            yi,
-            vi,
-            method=args.method,
-            test=args.test,
-            level=args.level,
-            slab=study,
-            control="metafor" if args.metafor_defaults else None,
-        )
+        try:
+            result = rma(
+                yi, vi, method=args.method, test=args.test, level=args.level, slab=study,
+                control="metafor" if args.metafor_defaults else None,
+            )  # fmt: skip
+        except (ArithmeticError, ValueError, np.linalg.LinAlgError) as exc:
+            print(f"{args.file}: {args.method} cannot pool these effects: the arithmetic "
+                  f"overflows or divides by zero ({exc}); rescale them (e.g. other units) "
+                  "or check the values", file=sys.stderr)  # fmt: skip
+            return EXIT_BAD_INPUT
+    summary = result.to_dict()
+    unusable = [k for k in ("estimate", "se") if not _finite(summary.get(k))]
+    if unusable:
+        print(f"{args.file}: {args.method} gave no finite {' or '.join(unusable)} for these "
+              "effects; rescale them (e.g. other units)", file=sys.stderr)  # fmt: skip
+        return EXIT_BAD_INPUT
     for w in caught:
         print(f"warning: {w.message}", file=sys.stderr)
-    print(json.dumps(result.to_dict(), allow_nan=False))
+    print(json.dumps(summary, allow_nan=False))
     return 0
+
+
+def _finite(value: object) -> bool:
+    return isinstance(value, int | float) and math.isfinite(value)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

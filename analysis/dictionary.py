@@ -81,6 +81,34 @@ def _meaning(spec: Mapping[str, Any]) -> str:
     return _cell(spec.get("description", ""))
 
 
+def _plausible_section(schema: Mapping[str, Any]) -> list[str]:
+    """The plausible range of each outcome x unit, with the reason for its bounds."""
+    ranges = schema.get("plausible_ranges")
+    if not ranges:
+        return []
+    out = [
+        "## Plausible ranges",
+        "",
+        "A level (a man's value, an arm's mean, median, quartile or CI bound) must lie in the "
+        "range of its outcome and unit; a change within an arm or a difference between arms "
+        "within +-(high - low); an SD or SE within 0 to (high - low). A percent change lies in "
+        "the percent range within an arm and within +-(high - low) between arms. An outcome x "
+        "unit pair not listed is refused.",
+        "",
+        "| outcome | unit | low | high | why |",
+        "|---|---|---|---|---|",
+    ]
+    rows = [("any outcome", unit, spec) for unit, spec in ranges.get("any_outcome", {}).items()]
+    rows += [(f"`{outcome}`", unit, spec)
+             for outcome, units in ranges.get("outcomes", {}).items()
+             for unit, spec in units.items()]  # fmt: skip
+    for outcome, unit, spec in rows:
+        low, high = spec["range"]
+        out.append(f"| {outcome} | {_cell(unit)} | {_number(low)} | {_number(high)} | "
+                   f"{_cell(spec.get('why', ''))} |")  # fmt: skip
+    return [*out, ""]
+
+
 def render_dictionary(schema: Mapping[str, Any] | None = None) -> str:
     """The markdown of the data dictionary for ``schema`` (default: the shipped contract).
 
@@ -132,6 +160,7 @@ def render_dictionary(schema: Mapping[str, Any] | None = None) -> str:
             ]
             out.append("| " + " | ".join(cells) + " |")
         out.append("")
+    out += _plausible_section(schema)
     out += ["## Vocabularies", ""]
     for name, values in vocabularies.items():
         out += [f'<a id="{_anchor(name)}"></a>', "", f"### {name}", ""]

@@ -254,8 +254,8 @@ def _arm_stat(
         if sd is None and getattr(result, "sd", None) is not None:
             sd = _derived_value(result, "sd")
             cells = cells + _cells(table, row, "n")
-    if mean is None or n is None or not math.isfinite(mean):
-        return None
+    if mean is None or n is None or not math.isfinite(mean) or n < 2:
+        return None  # one man's value has no SD or SE (_why_not names the reason)
     if sd is not None:
         cells = cells + _cells(table, row, "sd")
         return _ArmStat(mean, sd, n, trail, cells)
@@ -432,7 +432,10 @@ def _effect_for(
         _arm_stat(_baseline(study, role), study.n.get(role)) for role in ("treatment", "control")
     ]
     finals = _pair(study, timepoint, "final")
-    if finals is not None and bases[0] is not None and bases[1] is not None:  # c
+    usable = bases[0] is not None and bases[1] is not None
+    if usable and scale == "percent" and min(b.mean for b in bases if b is not None) <= 0:
+        usable = False  # no percent change from a baseline <= 0 (_why_not says so)
+    if finals is not None and usable:  # c
         if scale == "absolute":
             changes = (
                 _change_from_baseline_final(bases[0], finals[0], r),
@@ -848,7 +851,12 @@ def compute_effects(
     z = _normal_quantile(level)
     rows, ledger = [], []
     for (study_id, outcome, scale), timepoint, effect in made:
-        if not (math.isfinite(effect.yi) and math.isfinite(effect.vi) and effect.vi > 0):
+        unusable = _why_unusable(effect)
+        if unusable:  # computed but without a usable variance: listed, never dropped
+            missing.append({"study_id": study_id, "label": info[study_id]["label"],
+                            "evidence_line": info[study_id]["evidence_line"],
+                            "outcome": outcome, "scale": scale, "timepoint_months": timepoint,
+                            "reason": unusable})  # fmt: skip
             continue
         ids = []
         for step, entry in enumerate(effect.trail.steps, start=1):
@@ -946,8 +954,53 @@ def _total_n_from_contrasts(contrasts: pd.DataFrame) -> dict[str, _TotalN]:
     return out
 
 
+def _why_unusable(effect: _Effect) -> str:
+    """Why a computed effect cannot be weighted ('' when it can)."""
+    if not (math.isfinite(effect.yi) and math.isfinite(effect.vi)):
+        return ("the effect or its variance is not a finite number (a value too large to "
+                "compute with)")  # fmt: skip
+    if effect.vi <= 0:
+        return ("zero variance: the SDs or SEs of the arms are 0, so the effect has no "
+                "weight (check the reported spread)")  # fmt: skip
+    return ""
+
+
+def _blocking_value(study: _Study, timepoint: float, scale: str) -> str:
+    """A reported value that stops every route, named ('' when there is none).
+
+    Checked before the generic reasons of :func:`_why_not`, so that an effect blocked by a
+    p-value of 0 or 1, a zero baseline or an arm of one man is not reported as missing
+    data."""
+    contrasts = [c for c in study.contrasts if float(c["timepoint_months"]) == timepoint]
+    rows = [r for (_, t, _), r in study.rows.items() if t == timepoint]
+    spread = ("se", "ci_low", "sd")
+    candidates = [c for c in contrasts if _num(c, "estimate") is not None]
+    candidates += [r for r in rows if r.get("measure") in ("change", "percent_change")
+                   and _num(r, "mean") is not None]  # fmt: skip
+    for row in candidates:
+        p = _num(row, "p_value")
+        if p in (0.0, 1.0) and all(_num(row, c) is None for c in spread):
+            return (f"a p-value of {p:g} gives no SE (only 0 < p < 1 does), and no SD, SE or "
+                    "CI is reported beside it")  # fmt: skip
+    for row in rows:
+        n = _num(row, "n")
+        if n is not None and n < 2:
+            return f"an arm of n = {n:g}: no SD or SE can be estimated from fewer than 2 men"
+    if scale == "percent":
+        for role in ("treatment", "control"):
+            base = _baseline(study, role)
+            mean = _num(base, "mean")
+            if mean is not None and mean <= 0:
+                return (f"a baseline mean of {mean:g}: a percent change needs a baseline "
+                        "above 0 (the absolute scale is unaffected)")  # fmt: skip
+    return ""
+
+
 def _why_not(study: _Study, timepoint: float, scale: str) -> str:
     """Why no effect could be computed for one study x outcome x scale (for the report)."""
+    blocking = _blocking_value(study, timepoint, scale)
+    if blocking:
+        return blocking
     if any(_num(c, "estimate") is None and _num(c, "p_value") is not None
            for c in study.contrasts):  # fmt: skip
         words = "a between-group p-value without an estimate; "

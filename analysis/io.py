@@ -107,6 +107,7 @@ def read_processed(path: str | os.PathLike[str]) -> pd.DataFrame:
         header = next(csv.reader(handle), [])
     text = {c: str for c in header if c in TEXT_COLUMNS or c.endswith(("_id", "_ids"))}
     frame = pd.read_csv(path, dtype=text, keep_default_na=False, na_values=[""], encoding="utf-8")
+    frame = restore_frame(frame)
     for name in frame.columns:
         values = set(frame[name].dropna().unique())
         if values and values <= {"true", "false"}:
@@ -143,14 +144,66 @@ def _bool_text(series: pd.Series) -> pd.Series:
     return series
 
 
+#: First characters that make a spreadsheet read a cell as a formula (OWASP, "CSV
+#: injection"): such a text cell is written with a leading apostrophe.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def neutralise(value: Any) -> Any:
+    """A text cell that a spreadsheet would run as a formula, prefixed with ``'``.
+
+    Numbers written as text (``-1.8``) and a lone sign (``=`` as a p-value bound) are left
+    alone: neither is a formula. :func:`restore` undoes it on reading.
+    """
+    if (
+        isinstance(value, str)
+        and len(value) > 1
+        and value.startswith(FORMULA_START)
+        and not _is_number(value)
+    ):
+        return "'" + value
+    return value
+
+
+def restore(value: Any) -> Any:
+    """The text :func:`neutralise` was given."""
+    if isinstance(value, str) and value.startswith("'") and neutralise(value[1:]) == value:
+        return value[1:]
+    return value
+
+
+def restore_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with :func:`restore` applied to its text columns."""
+    for name in frame.columns:
+        if frame[name].dtype == object or pd.api.types.is_string_dtype(frame[name]):
+            frame[name] = frame[name].map(restore, na_action="ignore")
+    return frame
+
+
+def _neutralise_text(series: pd.Series) -> pd.Series:
+    if series.dtype == object or pd.api.types.is_string_dtype(series):
+        return series.map(neutralise, na_action="ignore")
+    return series
+
+
 def write_csv(frame: pd.DataFrame, path: str | os.PathLike[str], key: Sequence[str]) -> None:
     """Write a frame deterministically and atomically.
 
     Rows are sorted by ``key`` (stable sort, missing values last), floats are written with
     ``%.10g``, booleans as ``true``/``false``, lines end with ``\\n``, UTF-8, no index.
+    Text cells that a spreadsheet would run as a formula are neutralised
+    (:func:`neutralise`); :func:`read_processed` restores them.
     """
     out = frame.sort_values(list(key), kind="mergesort", na_position="last")
-    out = out.reset_index(drop=True).apply(_bool_text)
+    out = out.reset_index(drop=True).apply(_bool_text).apply(_neutralise_text)
     with _atomic(path) as handle:
         out.to_csv(handle, index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
 

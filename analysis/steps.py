@@ -56,10 +56,10 @@ def _sha256(path: Path) -> str:
 def validate(*, tables: Sequence[Path_], validated: Path_) -> None:
     """Rule ``validate``: check the raw tables against the contract, record what passed.
 
-    ``tables`` are the CSV files of the raw directory; the directory is validated as a
-    whole (cross-table references). Raises :class:`analysis.validate.RawDataError` (every
-    problem, one per line) before anything is written, so a failed validation leaves
-    ``validated`` as it was.
+    ``tables`` are the CSV files the record covers; the directory is validated as a whole
+    (cross-table references), and the record holds the sha256 and row count of the covered
+    tables only. Raises :class:`analysis.validate.RawDataError` (every problem, one per
+    line) before anything is written.
     """
     files = sorted(Path(t) for t in tables)
     raw_dirs = {f.parent for f in files}
@@ -68,7 +68,13 @@ def validate(*, tables: Sequence[Path_], validated: Path_) -> None:
     from analysis.validate import check_raw
 
     rows = check_raw(raw_dirs.pop())
-    record = {"files": {f.name: _sha256(f) for f in files}, "rows": rows}
+    # Only the tables this record covers: a record that also counted the other chain's
+    # tables would change when they change, but would not be rewritten then.
+    covered = {f.name for f in files}
+    record = {
+        "files": {f.name: _sha256(f) for f in files},
+        "rows": {name: n for name, n in rows.items() if name in covered},
+    }
     io.write_json(record, validated)
     log.info("validated %d tables: %s", len(files), rows)
 

@@ -32,8 +32,11 @@ import argparse
 import csv
 import difflib
 import io
+import math
 import re
+import stat
 import sys
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,12 +68,18 @@ RULES: dict[str, str] = {
     "no_header": "the first line is blank; it must be the header: {header}",
     "no_rows": "has a header but no rows; {table} needs at least {min_rows} row(s)",
     "not_utf8": "byte {offset} ({byte}) is not valid UTF-8; save the file as UTF-8",
+    "symlink": "is a symbolic link; a raw table must be a regular file inside {raw_dir} "
+    "(copy the file here instead of linking it)",
+    "not_regular": "is {kind}, not a regular file; a raw table must be a regular file",
+    "too_large": "the file has {size} bytes, more than the {limit} a raw table may have",
     "bom": "the file starts with a byte order mark (BOM); save it as UTF-8 without BOM",
     "delimiter": "the header is separated by {found}, not commas; save the file as comma-separated",
     # records
     "unterminated_quote": "a quoted value opened in this row is never closed; "
     "the rows after it were not read",
     "bad_quoting": "the quoting cannot be read ({error}); the rows after it were not read",
+    "field_too_long": "a field is longer than {limit} characters (a quote never closed, or "
+    "pasted text); the rows after it were not read",
     "blank_line": "blank line; remove it",
     "too_few_fields": "{found} fields, the header has {expected}; "
     "the row is truncated or a comma is missing",
@@ -83,12 +92,21 @@ RULES: dict[str, str] = {
     "duplicate_column": "'{value}' appears more than once in the header (columns {positions})",
     # cells
     "required": "blank; {column} is required",
+    "blank_text": "only spaces; {column} is required",
+    "control_character": "contains {char} at character {position}, a control or "
+    "text-direction character; write printable text only",
     "whitespace": "'{value}' has leading or trailing spaces; remove them",
     "not_number": "'{value}' is not a number; leave the cell blank when the report gives none",
     "not_integer": "'{value}' is not an integer",
+    "non_ascii_digit": "'{value}' has a non-ASCII digit or sign ({char}); write the digits 0-9",
+    "not_finite": "'{value}' is too large to be stored as a number; check the value",
     "negative": "{value} is negative; {noun} must be >= 0",
     "below_min": "{value} is below the minimum; {noun} must be >= {min}",
     "above_max": "{value} is above the maximum; {noun} must be <= {max}",
+    "implausible": "{value} {unit} is outside the plausible range for {what} of {outcome} "
+    "({low} to {high} {unit}; {why}); check the value and its unit",
+    "no_range": "'{value}' has no plausible range declared for {outcome}; correct the unit or "
+    "declare the range under plausible_ranges in analysis/schema/raw_tables.yaml",
     "not_allowed": "'{value}' is not an allowed {what}{hint}; allowed: {allowed}",
     "pattern": "'{value}' does not match {pattern}{hint}",
     "pmid": "'{value}' is not a PMID; write the digits only, e.g. 19820017",
@@ -103,6 +121,9 @@ RULES: dict[str, str] = {
     "no_statistic": "the row reports no statistic; give at least one of {columns} "
     "or remove the row",
     "baseline_time": "{value} months, but measure is baseline; a baseline is at timepoint_months 0",
+    "sd_needs_n": "{value}, but the row gives an SD or SE; a spread needs n >= 2",
+    "duplicate_study": "'{value}' is also the {column} of study '{other}' (row {first_row}); "
+    "one study is one row (list further reports in companion_reports)",
     "same_arm": "'{value}' is also the treatment_arm; a contrast compares two different arms",
     "domain_of_tool": "'{value}' is not a domain of {tool}; {tool} domains: {domains}",
     "judgement_of_tool": "'{value}' is not a judgement of {tool}; {tool} judgements: {judgements}",
@@ -150,10 +171,24 @@ CONTRAST_STATISTICS = ("estimate", "se", "ci_low", "ci_high", "p_value")
 CASE_DESIGNS = ("case_report", "case_series")
 MAX_LISTED = 8  # longer lists of allowed values are shortened in messages
 
-_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
-_INTEGER = re.compile(r"[+-]?\d+")
-_PMID = re.compile(r"[1-9]\d{0,8}")
-_DOI = re.compile(r"10\.\d{4,9}/\S+")
+# ASCII digits only: Python's \\d also matches Arabic-Indic or full-width digits, which
+# float() reads but pandas (and every later step) does not.
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+_PMID = re.compile(r"[1-9][0-9]{0,8}")
+_DOI = re.compile(r"10\.[0-9]{4,9}/\S+")
+# The largest magnitude an integer column may hold: pandas' Int64.
+_INT64 = 2**63 - 1
+# Unicode categories refused anywhere in a cell: controls (Cc; a newline inside a quoted
+# cell is allowed), format characters such as the bidi overrides U+202A-U+202E and
+# U+2066-U+2069 or zero-width characters (Cf), surrogates, private use, unassigned code
+# points and the line/paragraph separators.
+_REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+_ALLOWED_CONTROLS = frozenset("\n")
+# File limits: a raw table is a small hand-made CSV. The reader stops at these rather than
+# reading a device or a runaway file into memory.
+MAX_FILE_BYTES = 20_000_000
+MAX_FIELD_CHARS = 131_072  # the csv module's default field limit
 _BOOLEAN = ("true", "false")
 _BOM = b"\xef\xbb\xbf"
 
@@ -261,7 +296,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--schema", default=None, help=f"default: {SCHEMA_PATH}")
     args = parser.parse_args(argv)
     raw_dir = Path(args.raw_dir)
-    validator = _Validator(raw_dir, _as_schema(args.schema))
+    try:
+        schema = _as_schema(args.schema)
+        if not isinstance(schema, Mapping) or not isinstance(schema.get("tables"), Mapping):
+            raise ValueError("it has no 'tables' mapping")
+    except (OSError, ValueError, yaml.YAMLError) as err:
+        reason = getattr(err, "strerror", None) or str(err).splitlines()[0]
+        print(f"{args.schema}: not a usable data contract ({reason})", file=sys.stderr)
+        return 2
+    validator = _Validator(raw_dir, schema)
     problems = validator.run()
     if problems:
         for problem in problems:
@@ -273,6 +316,22 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def report_for_pipeline(raw_dir: str | Path, file: Any = None) -> int:
+    """Print the validator's report for a failed pipeline run (Snakemake's ``onerror``).
+
+    Prints nothing when ``raw_dir`` is valid (the run failed for another reason). Returns
+    the number of problems.
+    """
+    problems = validate_raw(raw_dir)
+    if problems:
+        out = sys.stderr if file is None else file
+        print(f"\n{raw_dir} does not satisfy the data contract; the run stopped at validation. "
+              f"{len(problems)} problem(s):", file=out)  # fmt: skip
+        for problem in problems:
+            print(f"  {problem.message}", file=out)
+    return len(problems)
+
+
 # --------------------------------------------------------------------------------------------
 
 
@@ -280,6 +339,18 @@ def _as_schema(schema: Mapping[str, Any] | str | Path | None) -> Mapping[str, An
     if schema is None or isinstance(schema, str | Path):
         return load_schema(schema)
     return schema
+
+
+def _ascii_digits(value: str) -> str:
+    """``value`` with every Unicode digit and full-width sign or point as its ASCII twin,
+    to tell 'a number in other digits' from 'not a number'."""
+    out = []
+    for char in value:
+        if char.isdigit():
+            out.append(str(unicodedata.digit(char, 0)))
+        else:
+            out.append(unicodedata.normalize("NFKC", char))
+    return "".join(out).replace("\u066b", ".")
 
 
 def _fmt(x: float) -> str:
@@ -311,6 +382,7 @@ class _Table:
     spec: Mapping[str, Any]
     header: list[str] = field(default_factory=list)
     rows: list[tuple[int, dict[str, str]]] = field(default_factory=list)  # (line, cells)
+    complete: bool = True  # False when a reading error stopped before the end
 
 
 class _Validator:
@@ -367,6 +439,7 @@ class _Validator:
                 self.check_row(table, line, cells)
             self.check_keys(table)
         self.check_references()
+        self.check_duplicate_studies()
         self.check_patient_reports()
         self.check_screened()
         if self.raw_dir.is_dir():
@@ -383,10 +456,9 @@ class _Validator:
     def read(self, name: str, spec: Mapping[str, Any]) -> _Table | None:
         path = self.raw_dir / name
         columns = list(spec["columns"])
-        if not path.is_file():
-            self.report(name, "file_missing")
+        data = self.read_bytes(name, path)
+        if data is None:
             return None
-        data = path.read_bytes()
         if not data:
             self.report(name, "file_empty", header=",".join(columns))
             return None
@@ -411,7 +483,10 @@ class _Validator:
             except StopIteration:
                 break
             except csv.Error as err:
-                if "unexpected end of data" in str(err):
+                table.complete = False
+                if "field larger than field limit" in str(err):
+                    self.report(name, "field_too_long", row=start, limit=MAX_FIELD_CHARS)
+                elif "unexpected end of data" in str(err):
                     self.report(name, "unterminated_quote", row=start)
                 else:
                     self.report(name, "bad_quoting", row=start, error=str(err))
@@ -437,6 +512,31 @@ class _Validator:
         if reader.line_num and len(table.rows) < min_rows and not self._has_row_problems(name):
             self.report(name, "no_rows", min_rows=min_rows)
         return table
+
+    def read_bytes(self, name: str, path: Path) -> bytes | None:
+        """The file's bytes, or None (reported) when it is not a regular file of the raw
+        directory or is too large. A link or a device is never opened: a link out of the
+        raw directory would print another file's content in a message."""
+        try:
+            info = path.lstat()
+        except FileNotFoundError:
+            self.report(name, "file_missing")
+            return None
+        if stat.S_ISLNK(info.st_mode):
+            self.report(name, "symlink", raw_dir=self.raw_dir)
+            return None
+        if not stat.S_ISREG(info.st_mode):
+            kinds = {stat.S_ISDIR: "a directory", stat.S_ISFIFO: "a named pipe",
+                     stat.S_ISCHR: "a device", stat.S_ISBLK: "a device",
+                     stat.S_ISSOCK: "a socket"}  # fmt: skip
+            kind = next((k for test, k in kinds.items() if test(info.st_mode)), "special")
+            self.report(name, "not_regular", kind=kind)
+            return None
+        if info.st_size > MAX_FILE_BYTES:
+            self.report(name, "too_large", size=info.st_size, limit=MAX_FILE_BYTES)
+            return None
+        with path.open("rb") as handle:
+            return handle.read(MAX_FILE_BYTES + 1)
 
     def _has_row_problems(self, name: str) -> bool:
         return any(p.file == str(self.raw_dir / name) and p.row for *_, p in self.problems)
@@ -478,7 +578,12 @@ class _Validator:
             if col not in cells:
                 continue  # reported once, as a missing column
             value = cells[col]
-            if value == "":
+            if self.check_characters(table.name, line, col, value):
+                continue
+            if value == "" or (value.strip() == "" and spec.get("required")):
+                if value != "":
+                    self.report(table.name, "blank_text", row=line, column=col)
+                    continue
                 rule_fields = self.blank_rule(table, col, cells)
                 if rule_fields is not None:
                     rule, fields = rule_fields
@@ -488,6 +593,24 @@ class _Validator:
                 continue
             self.check_cell(table.name, line, col, value, spec)
         self.check_row_rules(table, line, cells)
+
+    def check_characters(self, table: str, line: int, col: str, value: str) -> bool:
+        """Report the first control or bidi character of a cell; True when one was found.
+
+        The character is named by its code point, never printed: a U+202E would reverse the
+        message itself."""
+        for position, char in enumerate(value, start=1):
+            if char in _ALLOWED_CONTROLS or (
+                char == "\r" and value[position : position + 1] == "\n"
+            ):
+                continue  # a line break inside a quoted cell (LF or CRLF)
+            if unicodedata.category(char) in _REFUSED_CATEGORIES:
+                name = unicodedata.name(char, "")
+                shown = f"U+{ord(char):04X}" + (f" ({name})" if name else "")
+                self.report(table, "control_character", row=line, column=col,
+                            char=shown, position=position)  # fmt: skip
+                return True
+        return False
 
     def blank_rule(
         self, table: _Table, col: str, cells: dict[str, str]
@@ -547,6 +670,11 @@ class _Validator:
     ) -> None:
         where: dict[str, Any] = {"row": line, "column": col, "value": value}
         if kind in ("number", "integer"):
+            if not value.isascii() and _NUMBER.fullmatch(_ascii_digits(value)):
+                char = next(c for c in value if not c.isascii())
+                shown = f"U+{ord(char):04X}"
+                self.report(table, "non_ascii_digit", char=shown, **where)
+                return
             if kind == "integer" and not _INTEGER.fullmatch(value):
                 self.report(table, "not_integer", **where)
                 return
@@ -554,6 +682,9 @@ class _Validator:
                 self.report(table, "not_number", **where)
                 return
             x = float(value)
+            if not math.isfinite(x) or (kind == "integer" and abs(int(value)) > _INT64):
+                self.report(table, "not_finite", **where)
+                return
             noun = NOUNS.get(col, col)
             low, high = spec.get("min"), spec.get("max")
             if low is not None and x < low:
@@ -630,9 +761,61 @@ class _Validator:
                 self.report(name, "no_statistic", row=line, columns=", ".join(present))
         self.check_table_rules(table, line, cells)
 
+    def check_plausible(self, table: _Table, line: int, cells: dict[str, str]) -> None:
+        """Values within the contract's plausible range for their outcome and unit.
+
+        The table's ``plausible`` entry names the value columns and, through the row's
+        measure, whether they are levels, changes or differences (see the contract)."""
+        rule = table.spec.get("plausible")
+        outcome, unit = cells.get("outcome", ""), cells.get("unit", "")
+        outcomes = [str(v) for v in self.vocabularies.get("outcome", [])]
+        if not rule or outcome not in outcomes or unit not in self.allowed_units():
+            return  # a blank or unknown outcome or unit is reported on its own
+        kind = rule.get("kind") or rule.get("measure", {}).get(cells.get("measure", ""))
+        columns = [c for c in (*rule.get("values", ()), *rule.get("spreads", ())) if cells.get(c)]
+        if kind is None or not columns:
+            return
+        ranges = self.schema.get("plausible_ranges", {})
+        found = ranges.get("any_outcome", {}).get(unit)
+        found = found or ranges.get("outcomes", {}).get(outcome, {}).get(unit)
+        if found is None:
+            self.report(table.name, "no_range", row=line, column="unit", value=unit,
+                        outcome=outcome)  # fmt: skip
+            return
+        low, high = (float(x) for x in found["range"])
+        span = high - low
+        if unit == "percent":
+            bounds = {"level": (low, high), "change": (low, high), "difference": (-span, span)}
+        else:
+            bounds = {"level": (low, high), "change": (-span, span), "difference": (-span, span)}
+        what = {"level": "a value", "change": "a change", "difference": "a difference"}
+        for col in columns:
+            value = cells[col]
+            if not _NUMBER.fullmatch(value) or not math.isfinite(float(value)):
+                continue  # reported by the cell checks
+            spec = table.spec["columns"].get(col, {})
+            low_ok = spec.get("min") is None or float(value) >= spec["min"]
+            if not (low_ok and (spec.get("max") is None or float(value) <= spec["max"])):
+                continue  # already outside the column's own bounds (negative SD ...)
+            spread = col in rule.get("spreads", ())
+            lo, hi = (0.0, span) if spread else bounds[kind]
+            if not lo <= float(value) <= hi:
+                self.report(
+                    table.name, "implausible", row=line, column=col, value=value, unit=unit,
+                    what="an SD or SE" if spread else what[kind],
+                    outcome=outcome, low=_fmt(lo), high=_fmt(hi), why=found["why"],
+                )  # fmt: skip
+
+    def allowed_units(self) -> list[str]:
+        return [str(v) for v in self.vocabularies.get("unit", [])]
+
     def check_table_rules(self, table: _Table, line: int, cells: dict[str, str]) -> None:
         """Rules between columns of one row that belong to a single table."""
         name = table.name
+        self.check_plausible(table, line, cells)
+        n, spread = cells.get("n", ""), cells.get("sd", "") or cells.get("se", "")
+        if spread and _INTEGER.fullmatch(n) and int(n) == 1:
+            self.report(name, "sd_needs_n", row=line, column="n", value=n)
         if name == "arm_outcomes.csv" and cells.get("measure") == "baseline":
             time = cells.get("timepoint_months", "")
             if _NUMBER.fullmatch(time) and float(time) != 0:
@@ -664,6 +847,30 @@ class _Validator:
         ):
             self.report(name, "judgement_of_tool", row=line, column="judgement", value=judgement,
                         tool=tool, judgements=", ".join(judgements[tool]))  # fmt: skip
+
+    def check_duplicate_studies(self) -> None:
+        """One study, one row: the same PMID or DOI, or the same label and year, on two rows
+        would pool a trial with itself."""
+        studies = self.tables.get("studies.csv")
+        if studies is None:
+            return
+        seen: dict[tuple[str, str], tuple[int, str]] = {}
+        for line, cells in studies.rows:
+            study = cells.get("study_id", "")
+            keys = [("pmid", cells.get("pmid", "")), ("doi", cells.get("doi", "").lower())]
+            if cells.get("label", "").strip() and cells.get("year", ""):
+                label = " ".join(cells["label"].split()).lower()
+                keys.append(("label", f"{label} ({cells['year']})"))
+            for column, value in keys:
+                if not value:
+                    continue
+                if (column, value) in seen:
+                    first_row, other = seen[(column, value)]
+                    shown = cells[column] if column != "label" else value
+                    self.report(studies.name, "duplicate_study", row=line, column=column,
+                                value=shown, other=other, first_row=first_row)  # fmt: skip
+                else:
+                    seen[(column, value)] = (line, study)
 
     def check_keys(self, table: _Table) -> None:
         key = table.spec.get("key", [])
@@ -720,7 +927,7 @@ class _Validator:
         """
         observations = self.tables.get("patient_observations.csv")
         patients = self.tables.get("patients.csv")
-        if observations is None or patients is None:
+        if observations is None or patients is None or not patients.complete:
             return
         reports: dict[str, set[str]] = {}
         for _, cells in patients.rows:
@@ -748,6 +955,8 @@ class _Validator:
         studies, screening = self.tables.get("studies.csv"), self.tables.get("screening.csv")
         if studies is None or screening is None or "decision" not in screening.header:
             return
+        if not screening.complete:
+            return  # rows after a reading error are unknown
         included = {
             cells.get("study_id", "")
             for _, cells in screening.rows
@@ -767,6 +976,8 @@ class _Validator:
         ref_table = self.tables.get(ref_table_name)
         if ref_table is None or ref_col not in ref_table.header:
             return  # the missing file or column is reported already
+        if not ref_table.complete:
+            return  # rows after a reading error are unknown; a miss proves nothing
         # A reference to arms.csv.arm is a reference to (study_id, arm): the parent key's
         # other columns scope it, when the child row has them.
         parent_key = ref_table.spec.get("key", [])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -119,3 +120,80 @@ def test_delegated_subcommand_receives_the_remaining_arguments(monkeypatch):
     monkeypatch.setitem(sys.modules, "analysis.dictionary", fake)
     assert main(["dictionary", "--format", "md", "out.md"]) == 0
     assert seen["argv"] == ["--format", "md", "out.md"]
+
+
+# --- hostile and extreme input (issue 10): one line and exit code 2, never a traceback -------
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ("yi,vi,yi\n0.1,0.01,0.2\n", "row 1, column yi: appears more than once (columns 1 and 3)"),
+        ("yi,vi\n1_000,0.01\n", "row 2, column yi: '1_000' is not a number"),
+        ("yi,vi\n\u0661\u0668,0.01\n", "row 2, column yi: '\u0661\u0668' is not a number"),
+        ("yi,vi\n0.1,\uff10.01\n", "row 2, column vi: '\uff10.01' is not a number"),
+        ("yi,vi\n1e400,0.01\n", "row 2, column yi: '1e400' is not a finite number"),
+        ("yi,vi\n1e300,1\n2e300,1\n", "row 2, column yi: 1e300 is beyond +-1e+50; rescale"),
+        ("yi,vi\n0.5,1e-320\n0.7,1e-320\n", "row 2, column vi: 1e-320 is outside 1e-50 to 1e+50"),
+        ("yi,vi\n0.5,1e300\n", "row 2, column vi: 1e300 is outside 1e-50 to 1e+50"),
+    ],
+)
+def test_unusable_numbers_and_columns_are_refused_with_one_line(
+    tmp_path, capsys, content, expected
+):
+    path = tmp_path / "bad.csv"
+    path.write_text(content, encoding="utf-8")
+    assert main(["pool", str(path), "--method", "DL"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    (line,) = captured.err.strip().splitlines()
+    assert line.startswith(f"{path} {expected}")
+
+
+@pytest.mark.parametrize("method", ["FE", "DL", "REML", "PM", "SJ"])
+@pytest.mark.parametrize(
+    "rows",
+    [
+        [(1e50, 1e-50), (-1e50, 1e-50), (3.0, 1e50)],
+        [(1e-50, 1e-50), (1e50, 1e50)],
+        [(0.5, 1e-50), (0.7, 1e-50)],
+        [(1e49, 1e-50), (0.0, 1e50), (-1e49, 1.0)],
+    ],
+)
+def test_extreme_but_accepted_inputs_give_a_finite_answer_or_one_line(
+    tmp_path, capsys, method, rows
+):
+    path = tmp_path / "extreme.csv"
+    path.write_text("yi,vi\n" + "".join(f"{y!r},{v!r}\n" for y, v in rows), encoding="utf-8")
+    code = main(["pool", str(path), "--method", method])
+    captured = capsys.readouterr()
+    if code == 0:
+        result = json.loads(captured.out)
+        assert all(isinstance(result[k], float) for k in ("estimate", "se", "ci_low", "ci_high"))
+    else:
+        assert code == 2
+        assert captured.out == ""
+        assert captured.err.startswith(f"{path}: {method} ")
+        assert len(captured.err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("target", ["/dev/zero", "directory"])
+def test_a_device_or_directory_is_refused_without_reading_it(tmp_path, capsys, target):
+    path = tmp_path if target == "directory" else Path(target)
+    if not path.exists():
+        pytest.skip(f"{path} does not exist here")
+    assert main(["pool", str(path)]) == 2
+    assert capsys.readouterr().err == (
+        f"{path}: not a regular file; give a CSV file with columns yi and vi\n"
+    )
+
+
+@pytest.mark.parametrize("schema", ["absent.yaml", "not_a_contract.yaml"])
+def test_validate_with_a_missing_or_wrong_schema_prints_one_line(tmp_path, capsys, schema):
+    (tmp_path / "not_a_contract.yaml").write_text("- just\n- a list\n", encoding="utf-8")
+    path = tmp_path / schema
+    assert main(["validate", str(tmp_path), "--schema", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"{path}: not a usable data contract (")
+    assert len(err.strip().splitlines()) == 1
+    assert "Traceback" not in err

@@ -454,3 +454,81 @@ def test_hormone_changes_are_in_canonical_units_with_the_factor_and_source_rows(
     assert t["months"] == 12 and t["follow_up"] == pytest.approx(474 / 28.842, rel=1e-4)
     assert t["unit"] == "nmol/L" and t["unit_reported"] == "ng/dL"
     assert list(out.index) == ["estradiol", "testosterone"]  # placebo reported nothing
+
+
+# --- nothing dropped silently (issue 10): every effect not computed is listed with its reason
+
+
+def reasons(missing, scale="absolute"):
+    return missing.loc[missing["scale"] == scale, "reason"].tolist()
+
+
+def test_zero_sds_in_both_arms_are_listed_as_zero_variance_not_dropped():
+    effects, _, _, missing = run(changes(sd_t=0.0, sd_c=0.0))
+    assert effects.loc[effects["scale"] == "absolute"].empty
+    assert reasons(missing) == [
+        "zero variance: the SDs or SEs of the arms are 0, so the effect has no weight "
+        "(check the reported spread)"
+    ]
+
+
+def test_zero_ses_in_both_arms_are_listed_as_zero_variance_not_dropped():
+    ao = arm_outcomes(
+        row("ai", "change", 18, n=9, mean=0.9, se=0.0),
+        row("placebo", "change", 18, n=10, mean=1.7, se=0.0),
+    )
+    effects, _, _, missing = run(ao)
+    assert effects.empty
+    assert reasons(missing) == [
+        "zero variance: the SDs or SEs of the arms are 0, so the effect has no weight "
+        "(check the reported spread)"
+    ]
+
+
+def test_an_overflowing_sd_is_listed_as_not_finite_not_dropped():
+    effects, _, _, missing = run(changes(sd_t=1e200, sd_c=1e200))
+    assert effects.loc[effects["scale"] == "absolute"].empty
+    assert reasons(missing) == [
+        "the effect or its variance is not a finite number (a value too large to compute with)"
+    ]
+
+
+@pytest.mark.parametrize("p", [0.0, 1.0])
+def test_a_p_of_zero_or_one_is_the_reason_given_not_missing_sample_sizes(p):
+    con = contrasts({"study_id": "s1", "treatment_arm": "ai", "control_arm": "placebo",
+                     "outcome": "bmd_lumbar_spine", "timepoint_months": 12,
+                     "measure": "difference_in_change", "estimate": -0.03, "p_value": p,
+                     "p_value_bound": "="})  # fmt: skip
+    effects, _, _, missing = run(arm_outcomes(), con, n=(40, 40))
+    assert effects.empty
+    assert reasons(missing) == [
+        f"a p-value of {p:g} gives no SE (only 0 < p < 1 does), and no SD, SE or CI is "
+        "reported beside it"
+    ]
+
+
+def test_a_zero_baseline_is_the_reason_for_no_percent_effect():
+    ao = arm_outcomes(
+        row("ai", "baseline", 0, n=20, mean=0.0, sd=0.1),
+        row("ai", "final", 12, n=20, mean=1.102, sd=0.138),
+        row("placebo", "baseline", 0, n=20, mean=1.180, sd=0.145),
+        row("placebo", "final", 12, n=20, mean=1.189, sd=0.146),
+    )
+    effects, _, _, missing = run(ao)
+    assert set(effects["scale"]) == {"absolute"}
+    assert reasons(missing, "percent") == [
+        "a baseline mean of 0: a percent change needs a baseline above 0 (the absolute "
+        "scale is unaffected)"
+    ]
+
+
+def test_an_arm_of_one_man_is_the_reason_given():
+    ao = arm_outcomes(
+        row("ai", "change", 12, n=1, mean=-0.02, se=0.01),
+        row("placebo", "change", 12, n=32, mean=0.01, sd=0.05),
+    )
+    effects, _, _, missing = run(ao)
+    assert effects.loc[effects["scale"] == "absolute"].empty
+    assert reasons(missing) == [
+        "an arm of n = 1: no SD or SE can be estimated from fewer than 2 men"
+    ]

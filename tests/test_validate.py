@@ -11,6 +11,7 @@ asserts the problems its edit *adds*: exactly the expected message(s), nothing m
 import csv
 import hashlib
 import io
+import os
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -108,6 +109,12 @@ def design_of(raw: Path, study_id: str) -> str:
 
 def any_row(row: Row) -> bool:
     return True
+
+
+def hormone_level(row: Row) -> bool:
+    """A hormone level in a unit whose plausible range holds small numbers like 1 to 6, so
+    that cases about the order of values add no plausibility message."""
+    return row["unit"] in ("ng/dL", "pg/mL") and row["measure"] in ("baseline", "final")
 
 
 # --- the malformed cases: each edits the copy and returns the message(s) it must add --------
@@ -536,7 +543,7 @@ def second_judgement_of_a_domain_is_a_duplicate_key(raw):
 
 @case
 def reversed_confidence_interval_is_reported(raw):
-    line, _ = edit(raw, "arm_outcomes.csv", any_row, ci_low="3", ci_high="2")
+    line, _ = edit(raw, "arm_outcomes.csv", hormone_level, ci_low="3", ci_high="2")
     return [
         f"{raw}/arm_outcomes.csv row {line}, column ci_low: 3 is greater than ci_high 2; "
         "ci_low must be <= ci_high"
@@ -545,7 +552,7 @@ def reversed_confidence_interval_is_reported(raw):
 
 @case
 def first_quartile_above_median_is_reported(raw):
-    line, _ = edit(raw, "arm_outcomes.csv", any_row, q1="5", median="4", q3="6")
+    line, _ = edit(raw, "arm_outcomes.csv", hormone_level, q1="5", median="4", q3="6")
     return [
         f"{raw}/arm_outcomes.csv row {line}, column q1: 5 is greater than median 4; "
         "q1 must be <= median"
@@ -554,7 +561,7 @@ def first_quartile_above_median_is_reported(raw):
 
 @case
 def median_above_third_quartile_is_reported(raw):
-    line, _ = edit(raw, "arm_outcomes.csv", any_row, q1="1", median="4", q3="3.5")
+    line, _ = edit(raw, "arm_outcomes.csv", hormone_level, q1="1", median="4", q3="3.5")
     return [
         f"{raw}/arm_outcomes.csv row {line}, column median: 4 is greater than q3 3.5; "
         "median must be <= q3"
@@ -718,6 +725,243 @@ def unknown_grade_concern_is_reported(raw):
     return [
         f"{raw}/grade.csv row {line}, column publication_bias: 'serous' is not an allowed concern "
         "(did you mean 'serious'?); allowed: not_serious, serious, very_serious"
+    ]
+
+
+# --- hostile and implausible input (issue 10): each refused with one located message --------
+
+
+def is_bmd_level(row: Row) -> bool:
+    return row["outcome"].startswith("bmd_") and row["measure"] in ("baseline", "final")
+
+
+@case
+def arabic_indic_digits_in_a_number_are_refused(raw):
+    line, _ = edit(raw, "arm_outcomes.csv", lambda r: r["mean"] != "", mean="\u0661\u0668.\u0661")
+    return [
+        f"{raw}/arm_outcomes.csv row {line}, column mean: '\u0661\u0668.\u0661' has a non-ASCII "
+        "digit or sign (U+0661); write the digits 0-9"
+    ]
+
+
+@case
+def full_width_digits_in_an_integer_are_refused(raw):
+    line, _ = edit(raw, "arms.csv", lambda r: r["n_randomized"] != "", n_randomized="\uff11\uff15")
+    return [
+        f"{raw}/arms.csv row {line}, column n_randomized: '\uff11\uff15' has a non-ASCII digit "
+        "or sign (U+FF11); write the digits 0-9"
+    ]
+
+
+@case
+def a_number_that_overflows_to_infinity_is_refused(raw):
+    line, _ = edit(raw, "arm_outcomes.csv", lambda r: r["sd"] != "", sd="1e400")
+    return [
+        f"{raw}/arm_outcomes.csv row {line}, column sd: '1e400' is too large to be stored as a "
+        "number; check the value"
+    ]
+
+
+@case
+def an_integer_beyond_int64_is_refused(raw):
+    big = "99999999999999999999"
+    line, _ = edit(raw, "arm_outcomes.csv", lambda r: r["sd"] != "", n=big)
+    return [
+        f"{raw}/arm_outcomes.csv row {line}, column n: '{big}' is too large to be stored as a "
+        "number; check the value"
+    ]
+
+
+@case
+def a_nul_character_in_text_is_refused(raw):
+    line, _ = edit(raw, "arm_outcomes.csv", any_row, note="before\x00after")
+    return [
+        f"{raw}/arm_outcomes.csv row {line}, column note: contains U+0000 at character 7, a "
+        "control or text-direction character; write printable text only"
+    ]
+
+
+@case
+def a_bidi_override_in_a_label_is_refused(raw):
+    line, _ = edit(raw, "studies.csv", any_row, label="\u202eEIWOB 2009")
+    return [
+        f"{raw}/studies.csv row {line}, column label: contains U+202E (RIGHT-TO-LEFT OVERRIDE) "
+        "at character 1, a control or text-direction character; write printable text only"
+    ]
+
+
+@case
+def a_label_of_spaces_only_is_blank(raw):
+    line, _ = edit(raw, "studies.csv", any_row, label="   ")
+    return [f"{raw}/studies.csv row {line}, column label: only spaces; label is required"]
+
+
+def _two_studies_with(raw: Path, column: str) -> tuple[tuple[int, Row], tuple[int, Row]]:
+    rows = [(line, row) for line, row in rows_of(raw, "studies.csv") if row[column]]
+    return rows[0], rows[1]
+
+
+@case
+def the_same_trial_under_two_ids_by_pmid_is_refused(raw):
+    (first, a), (second, _b) = _two_studies_with(raw, "pmid")
+    set_cells(raw, "studies.csv", second, pmid=a["pmid"])
+    return [
+        f"{raw}/studies.csv row {second}, column pmid: '{a['pmid']}' is also the pmid of study "
+        f"'{a['study_id']}' (row {first}); one study is one row (list further reports in "
+        "companion_reports)"
+    ]
+
+
+@case
+def the_same_trial_under_two_ids_by_doi_is_refused_whatever_the_case(raw):
+    (first, a), (second, _b) = _two_studies_with(raw, "doi")
+    set_cells(raw, "studies.csv", second, doi=a["doi"].upper())
+    return [
+        f"{raw}/studies.csv row {second}, column doi: '{a['doi'].upper()}' is also the doi of "
+        f"study '{a['study_id']}' (row {first}); one study is one row (list further reports in "
+        "companion_reports)"
+    ]
+
+
+@case
+def the_same_label_and_year_twice_is_refused(raw):
+    (first, a), (second, _b) = _two_studies_with(raw, "label")
+    set_cells(raw, "studies.csv", second, label=a["label"], year=a["year"])
+    shown = f"{a['label'].lower()} ({a['year']})"
+    return [
+        f"{raw}/studies.csv row {second}, column label: '{shown}' is also the label of study "
+        f"'{a['study_id']}' (row {first}); one study is one row (list further reports in "
+        "companion_reports)"
+    ]
+
+
+@case
+def an_sd_from_one_man_is_refused(raw):
+    line, _ = edit(raw, "arm_outcomes.csv", lambda r: r["sd"] != "", n="1")
+    return [
+        f"{raw}/arm_outcomes.csv row {line}, column n: 1, but the row gives an SD or SE; "
+        "a spread needs n >= 2"
+    ]
+
+
+BMD_WHY = (
+    "areal BMD of a man is near 1 g/cm2; the bounds accept severe osteoporosis and high bone "
+    "mass but refuse mg/cm2 or a z-score typed as g/cm2"
+)
+
+
+@case
+def a_bmd_typed_in_mg_per_cm2_is_implausible(raw):
+    line, _row = edit(
+        raw,
+        "arm_outcomes.csv",
+        lambda r: is_bmd_level(r) and r["outcome"] == "bmd_lumbar_spine",
+        mean="1121",
+    )
+    return [
+        f"{raw}/arm_outcomes.csv row {line}, column mean: 1121 g/cm2 is outside the plausible "
+        f"range for a value of bmd_lumbar_spine (0.2 to 2.5 g/cm2; {BMD_WHY}); check the value "
+        "and its unit"
+    ]
+
+
+@case
+def an_sd_larger_than_the_whole_range_is_implausible(raw):
+    line, _ = edit(
+        raw,
+        "arm_outcomes.csv",
+        lambda r: is_bmd_level(r) and r["outcome"] == "bmd_lumbar_spine" and r["sd"] != "",
+        sd="14.1",
+    )
+    return [
+        f"{raw}/arm_outcomes.csv row {line}, column sd: 14.1 g/cm2 is outside the plausible "
+        f"range for an SD or SE of bmd_lumbar_spine (0 to 2.3 g/cm2; {BMD_WHY}); check the "
+        "value and its unit"
+    ]
+
+
+@case
+def ng_per_dl_testosterone_labelled_nmol_per_l_is_implausible(raw):
+    line, row = edit(
+        raw,
+        "arm_outcomes.csv",
+        lambda r: r["outcome"] == "testosterone" and r["unit"] == "ng/dL" and r["sd"] != "",
+        unit="nmol/L",
+    )
+    why = (
+        "male serum testosterone is tens of nmol/L at most; 100 is beyond supraphysiological dosing"
+    )
+    return [
+        f"{raw}/arm_outcomes.csv row {line}, column {col}: {row[col]} nmol/L is outside the "
+        f"plausible range for {what} of testosterone (0 to 100 nmol/L; {why}); check the value "
+        "and its unit"
+        for col, what in (("mean", "a value"), ("sd", "an SD or SE"))
+        if float(row[col]) > 100
+    ]
+
+
+@case
+def a_unit_without_a_declared_range_for_the_outcome_is_refused(raw):
+    line, _ = edit(raw, "arm_outcomes.csv", is_bmd_level, unit="ng/dL")
+    outcome = find(raw, "arm_outcomes.csv", lambda r: r["unit"] == "ng/dL" and is_bmd_level(r))
+    return [
+        f"{raw}/arm_outcomes.csv row {line}, column unit: 'ng/dL' has no plausible range "
+        f"declared for {outcome[1]['outcome']}; correct the unit or declare the range under "
+        "plausible_ranges in analysis/schema/raw_tables.yaml"
+    ]
+
+
+@case
+def a_fall_of_more_than_100_percent_is_implausible(raw):
+    line, row = edit(raw, "patient_observations.csv", lambda r: r["unit"] == "percent",
+                     value="-140")  # fmt: skip
+    why = (
+        "a fall of more than 100% is impossible; 300% (a fourfold value) is far beyond any "
+        "change in bone, hormone or growth in these studies"
+    )
+    return [
+        f"{raw}/patient_observations.csv row {line}, column value: -140 percent is outside the "
+        f"plausible range for a value of {row['outcome']} (-100 to 300 percent; {why}); check "
+        "the value and its unit"
+    ]
+
+
+@case
+def a_symlink_named_like_a_table_is_refused_without_reading_it(raw):
+    secret = raw.parent / "outside.txt"
+    secret.write_text("first line of a file outside data/raw\n", "utf-8")
+    (raw / "grade.csv").unlink()
+    (raw / "grade.csv").symlink_to(secret)
+    return [
+        f"{raw}/grade.csv: is a symbolic link; a raw table must be a regular file inside {raw} "
+        "(copy the file here instead of linking it)"
+    ]
+
+
+@case
+def a_directory_named_like_a_table_is_not_called_missing(raw):
+    (raw / "grade.csv").unlink()
+    (raw / "grade.csv").mkdir()
+    return [
+        f"{raw}/grade.csv: is a directory, not a regular file; a raw table must be a regular file"
+    ]
+
+
+@case
+def a_named_pipe_named_like_a_table_is_refused_without_blocking(raw):
+    (raw / "grade.csv").unlink()
+    os.mkfifo(raw / "grade.csv")
+    return [
+        f"{raw}/grade.csv: is a named pipe, not a regular file; a raw table must be a regular file"
+    ]
+
+
+@case
+def an_oversized_field_is_one_message_without_spurious_references(raw):
+    line, _ = edit(raw, "studies.csv", any_row, note="x" * 200_000)
+    return [
+        f"{raw}/studies.csv row {line}: a field is longer than 131072 characters (a quote never "
+        "closed, or pasted text); the rows after it were not read"
     ]
 
 

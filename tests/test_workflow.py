@@ -8,6 +8,8 @@ the deterministic, atomic writers of ``analysis.io`` that the workflow relies on
 import csv
 import hashlib
 import io as stdio
+import json
+import random
 import re
 import shutil
 import subprocess
@@ -125,7 +127,8 @@ def scheduled(result: subprocess.CompletedProcess) -> set[str]:
 #: Committed outputs of the workflow, left out of the copy so that its run is cold.
 GENERATED = ("data/processed/", "reports/figures/", "reports/tables/", "reports/report.html",
              "reports/report.pdf")  # fmt: skip
-#: git blob ids of data/processed/ right after the cold run (later tests edit the copy).
+#: git blob ids of data/processed/ and of the generated reports/ files right after the cold
+#: run (later tests edit the copy).
 COLD_PROCESSED: dict[str, str] = {}
 
 
@@ -153,7 +156,14 @@ def repo(tmp_path_factory):
     result = snakemake(root)
     assert result.returncode == 0, result.stderr[-3000:]
     COLD_PROCESSED.update(blob_ids(root / "data/processed", root))
+    COLD_PROCESSED.update(generated_reports(root))
     return root
+
+
+def generated_reports(root: Path) -> dict[str, str]:
+    """git blob ids of the generated files under reports/ (figures, tables, HTML, PDF)."""
+    ids = blob_ids(root / "reports", root)
+    return {name: blob for name, blob in ids.items() if name.startswith(GENERATED)}
 
 
 @pytest.mark.workflow
@@ -174,14 +184,17 @@ def test_a_cold_run_makes_the_report_and_every_processed_file_of_the_contract(re
 
 
 @pytest.mark.workflow
-def test_a_cold_run_reproduces_the_committed_processed_files_byte_for_byte(repo):
-    # data/processed/ is committed; a change to the data, the config or the code without
-    # regenerating it fails here. The report (HTML/PDF) holds software versions: not checked.
-    listed = subprocess.run(["git", "ls-files", "-s", "--", "data/processed"], cwd=REPO,
-                            capture_output=True, text=True, check=True).stdout  # fmt: skip
+def test_a_cold_run_reproduces_the_committed_outputs_byte_for_byte(repo):
+    # data/processed/ and the generated reports/ files are committed; a change to the data,
+    # the config or the code without regenerating them fails here.
+    listed = subprocess.run(["git", "ls-files", "-s", "--", "data/processed", "reports"],
+                            cwd=REPO, capture_output=True, text=True,
+                            check=True).stdout  # fmt: skip
     committed = {line.split("\t", 1)[1]: line.split()[1] for line in listed.splitlines()}
-    assert committed, "data/processed/ is not committed"
-    assert sorted(COLD_PROCESSED) == sorted(committed), "regenerate and commit data/processed"
+    committed = {name: blob for name, blob in committed.items() if name.startswith(GENERATED)}
+    assert any(name.startswith("data/processed/") for name in committed), "not committed"
+    assert "reports/report.pdf" in committed, "reports/ is not committed"
+    assert sorted(COLD_PROCESSED) == sorted(committed), "regenerate and commit the outputs"
     changed = sorted(name for name, blob in committed.items() if COLD_PROCESSED[name] != blob)
     assert not changed, f"out of date (regenerate and commit): {changed}"
 
@@ -262,26 +275,206 @@ def test_editing_one_value_reruns_only_its_chain_and_moves_the_estimate(repo):
     assert digests(repo / "data/processed/cases") == cases_before
 
 
-@pytest.mark.workflow
-def test_a_malformed_raw_table_stops_the_run_at_validation_and_changes_nothing(repo):
-    snakemake(repo, *TARGETS)
-    before = digests(repo / "data/processed")
-    path = repo / "data/raw/arm_outcomes.csv"
-    rows = list(csv.reader(path.read_text("utf-8").splitlines()))
-    sd = rows[0].index("sd")
-    line = next(i for i, r in enumerate(rows[1:], start=2) if r[sd])
-    rows[line - 1][sd] = "-0.5"
+def _set_cell(path: Path, where, column: str, value: str) -> int:
+    """Set ``column`` of the first row satisfying ``where``; return its line (header = 1)."""
+    header, records = _read_records(path)
+    index = next(i for i, (_, r) in enumerate(records) if where(dict(zip(header, r, strict=True))))
+    records[index][1][header.index(column)] = value
+    _write_records(path, header, [r for _, r in records])
+    return records[index][0]
+
+
+def _read_records(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """Header and (first line, fields) of each record; quoted cells may span lines."""
+    reader = csv.reader(stdio.StringIO(path.read_text("utf-8"), newline=""))
+    header = next(reader)
+    records = []
+    while True:
+        start = reader.line_num + 1
+        try:
+            records.append((start, next(reader)))
+        except StopIteration:
+            return header, records
+
+
+def _write_records(path: Path, header: list[str], rows: list[list[str]]) -> None:
     out = stdio.StringIO()
-    csv.writer(out, lineterminator="\n").writerows(rows)
+    csv.writer(out, lineterminator="\n").writerows([header, *rows])
     path.write_text(out.getvalue(), "utf-8")
 
-    result = snakemake(repo, *TARGETS)
-    assert result.returncode != 0
-    message = f"row {line}, column sd: -0.5 is negative"
-    assert message in result.stderr + result.stdout
-    assert "Error in rule validate" in result.stderr + result.stdout
-    assert not re.search(r"^rule (harmonize|effects|pool)", result.stdout + result.stderr, re.M)
-    assert digests(repo / "data/processed") == before
+
+INVALID_EDITS = {
+    # table, which row, column, value, the message's tail. The first is read by the
+    # controlled-study chain (validate_trials); the second only by rule validate.
+    "p_value_above_one": ("contrasts.csv", lambda r: r["study_id"].startswith("burnett_bowie")
+                          and r["p_value"] != "", "p_value", "1.4",
+                          "1.4 is above the maximum; a p-value must be <= 1"),
+    # screening.csv is covered by rule validate only (no chain reads it but the report)
+    "unknown_screening_stage": ("screening.csv", lambda r: True, "stage", "screend",
+                                "'screend' is not an allowed stage"),
+}  # fmt: skip
+
+
+@pytest.mark.workflow
+@pytest.mark.parametrize("name", sorted(INVALID_EDITS))
+def test_an_invalid_table_fails_every_run_with_one_readable_report_and_builds_nothing(repo, name):
+    restore_raw(repo)
+    assert snakemake(repo).returncode == 0
+    before = digests(repo / "data/processed")
+    reports_before = generated_reports(repo)
+    table, where, column, value, tail = INVALID_EDITS[name]
+    path = repo / "data/raw" / table
+    original = path.read_bytes()
+    try:
+        line = _set_cell(path, where, column, value)
+        message = f"data/raw/{table} row {line}, column {column}: {tail}"
+        for attempt in (1, 2):  # the second run must not take the restored record for success
+            result = snakemake(repo)
+            output = result.stdout + result.stderr
+            assert result.returncode != 0, f"run {attempt} succeeded on invalid data"
+            assert output.count(message) == 1, (attempt, output[-3000:])
+            assert "does not satisfy the data contract" in output
+            assert "Traceback" not in output
+            assert not re.search(r"^rule (harmonize|effects|pool|report)", output, re.M)
+            assert not (repo / "data/processed/validate/validated.json").exists()
+        after = digests(repo / "data/processed")
+        assert {k: v for k, v in after.items() if not k.startswith("validate/")} == {
+            k: v for k, v in before.items() if not k.startswith("validate/")
+        }
+        assert generated_reports(repo) == reports_before
+    finally:
+        path.write_bytes(original)
+
+
+def test_a_chain_validation_record_holds_only_its_own_tables(raw_copy, tmp_path):
+    from analysis import steps
+
+    chain = [raw_copy / n for n in ("studies.csv", "patients.csv", "patient_observations.csv")]
+    steps.validate(tables=chain, validated=tmp_path / "cases.json")
+    record = json.loads((tmp_path / "cases.json").read_text("utf-8"))
+    assert sorted(record["rows"]) == sorted(record["files"]) == sorted(p.name for p in chain)
+    with (raw_copy / "screening.csv").open("a", encoding="utf-8") as handle:
+        handle.write("rec_extra,Another record,,,database,screening,excluded,,not about bone\n")
+    steps.validate(tables=chain, validated=tmp_path / "again.json")
+    assert (tmp_path / "again.json").read_bytes() == (tmp_path / "cases.json").read_bytes()
+
+
+# --- incremental runs equal fresh runs --------------------------------------------------------
+
+
+def _scale(rng: random.Random, path: Path, column: str, keep) -> str:
+    """Multiply one random non-blank ``column`` cell (rows where ``keep``) by 0.97-1.03, in
+    the table and in the second extraction (extraction_2.csv), as a corrected value is."""
+    header, records = _read_records(path)
+    rows = [r for _, r in records]
+    chosen = rng.choice(
+        [r for r in rows if r[header.index(column)] and keep(dict(zip(header, r, strict=True)))]
+    )
+    old = float(chosen[header.index(column)])
+    new = f"{old * rng.uniform(0.97, 1.03):.4g}"
+    chosen[header.index(column)] = new
+    _write_records(path, header, rows)
+    second = path.parent / "extraction_2.csv"
+    if second.exists():
+        key = io.contract()["tables"][path.name]["key"]
+        row_key = "|".join(chosen[header.index(c)] for c in key)
+        header2, records2 = _read_records(second)
+        rows2 = [r for _, r in records2]
+        for r in rows2:
+            cells = dict(zip(header2, r, strict=True))
+            if (cells["table"], cells["row_key"], cells["column"]) == (path.name, row_key, column):
+                r[header2.index("value")] = new
+        _write_records(second, header2, rows2)
+    return f"{path.name}: {column} {old:g} -> {new}"
+
+
+def restore_raw(repo: Path) -> None:
+    """data/raw of the copy as shipped (earlier tests edit it)."""
+    for source in (REPO / "data/raw").glob("*.csv"):
+        target = repo / "data/raw" / source.name
+        if target.read_bytes() != source.read_bytes():
+            shutil.copy2(source, target)
+
+
+def _edit_screening(rng: random.Random, path: Path, step: int) -> str:
+    header, records = _read_records(path)
+    rows = [r for _, r in records]
+    excluded = [r for r in rows if r[header.index("decision")] == "excluded"]
+    if rng.random() < 0.5 and excluded:
+        rows.remove(rng.choice(excluded))
+        _write_records(path, header, rows)
+        return "screening.csv: an excluded record removed"
+    values = {"record_id": f"rec_incremental_{step}", "citation": "Record added by a test",
+              "source_of_record": "database", "stage": "screening", "decision": "excluded",
+              "reason": "not about bone"}  # fmt: skip
+    rows.append([values.get(c, "") for c in header])
+    _write_records(path, header, rows)
+    return "screening.csv: an excluded record appended"
+
+
+def random_edit(rng: random.Random, raw: Path, originals: dict[str, bytes], step: int) -> str:
+    """One valid edit of the raw tables: a value, a row added or removed, or a revert."""
+    edited = [name for name, data in originals.items() if (raw / name).read_bytes() != data]
+    kinds = ["arm_value", "patient_value", "screening"] + (["revert"] if edited else [])
+    kind = rng.choice(kinds)
+    if kind == "revert":
+        name = rng.choice(sorted(edited))
+        (raw / name).write_bytes(originals[name])
+        return f"{name}: reverted"
+    if kind == "arm_value":
+        return _scale(rng, raw / "arm_outcomes.csv", "mean", lambda r: True)
+    if kind == "patient_value":
+        return _scale(rng, raw / "patient_observations.csv", "value",
+                      lambda r: r["unit"] != "percent")  # fmt: skip
+    return _edit_screening(rng, raw / "screening.csv", step)
+
+
+def outputs(root: Path) -> dict[str, str]:
+    """Digest of every file of data/processed/ and of the generated reports/ files."""
+    found = {f"data/processed/{k}": v for k, v in digests(root / "data/processed").items()}
+    found.update({f"reports/{k}": v for k, v in digests(root / "reports").items()
+                  if f"reports/{k}".startswith(GENERATED)})  # fmt: skip
+    return found
+
+
+def fresh_copy(source: Path, target: Path) -> Path:
+    """The inputs of ``source`` (no outputs, no Snakemake state) in ``target``."""
+
+    def ignore(folder: str, names: list[str]) -> list[str]:
+        rel = Path(folder).relative_to(source)
+        return [
+            n
+            for n in names
+            if n in (".snakemake", "logs")
+            or str(rel / n).startswith(GENERATED)
+            or f"{rel / n}/".startswith(GENERATED)
+        ]
+
+    shutil.copytree(source, target, ignore=ignore)
+    return target
+
+
+@pytest.mark.workflow
+@pytest.mark.parametrize("seed", [20261203])
+def test_incremental_runs_after_random_edits_equal_fresh_runs_byte_for_byte(repo, tmp_path, seed):
+    restore_raw(repo)
+    assert snakemake(repo).returncode == 0
+    rng = random.Random(seed)
+    raw = repo / "data/raw"
+    originals = {p.name: p.read_bytes() for p in raw.glob("*.csv")}
+    done = []
+    for step in range(1, 4):
+        done.append(random_edit(rng, raw, originals, step))
+        result = snakemake(repo)
+        assert result.returncode == 0, (done, result.stderr[-3000:])
+        fresh = fresh_copy(repo, tmp_path / f"fresh_{step}")
+        cold = snakemake(fresh)
+        assert cold.returncode == 0, (done, cold.stderr[-3000:])
+        incremental, expected = outputs(repo), outputs(fresh)
+        assert sorted(incremental) == sorted(expected), done
+        differ = sorted(name for name in expected if incremental[name] != expected[name])
+        assert not differ, f"after {done}: incremental run differs from a fresh run in {differ}"
+        shutil.rmtree(fresh)
 
 
 def test_write_csv_sorts_by_key_and_formats_floats_and_booleans(tmp_path):
@@ -332,3 +525,14 @@ def test_read_processed_keeps_number_like_identifiers_as_text(tmp_path):
     assert back["outcome"].tolist() == ["2", "1"]
     assert back["derived"].tolist() == [False, True]
     assert back["yi"].dtype == float
+
+
+def test_text_that_a_spreadsheet_would_run_is_neutralised_and_read_back(tmp_path):
+    frame = pd.DataFrame({"id": ["a", "b", "c", "d", "e"],
+                          "note": ['=HYPERLINK("http://x","y")', "+1 more", "-1.8", "=",
+                                   "@SUM(A1)"]})  # fmt: skip
+    io.write_csv(frame, tmp_path / "out.csv", key=["id"])
+    cells = [line.split(",", 1)[1] for line in (tmp_path / "out.csv").read_text().splitlines()]
+    assert cells == ["note", '"\'=HYPERLINK(""http://x"",""y"")"', "'+1 more", "-1.8", "=",
+                     "'@SUM(A1)"]  # fmt: skip
+    assert io.read_processed(tmp_path / "out.csv")["note"].tolist() == frame["note"].tolist()

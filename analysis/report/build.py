@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from analysis import io
 from analysis.plots import cases, forest, prisma, robplot, scatter
 from analysis.plots.theme import OUTCOME_LABELS, line_label, line_order, outcome_label
 from analysis.report import tables
@@ -41,7 +42,8 @@ def placed_width(kind: str) -> str:
 
 def read_csv(path: str | os.PathLike) -> pd.DataFrame:
     """Read a processed or raw CSV; empty strings stay missing, ids stay strings."""
-    return pd.read_csv(path, dtype={"study_id": str, "pmid": str, "patient_id": str})
+    frame = pd.read_csv(path, dtype={"study_id": str, "pmid": str, "patient_id": str})
+    return io.restore_frame(frame)  # text neutralised against spreadsheet formulas
 
 
 def _write(path: str | os.PathLike, text: str) -> None:

@@ -1,10 +1,20 @@
-# Config-derived helpers shared by the rule files. Nothing here imports the analysis
-# package: parsing the workflow must stay cheap, because every run (even a no-op) pays it.
+# The configuration and config-derived helpers shared by the rule files. Parsing the
+# workflow must stay cheap, because every run (even a no-op) pays it: only analysis.config
+# (yaml and jsonschema) is imported here.
 from pathlib import Path
 
-from snakemake.utils import validate
+from analysis.config import load_config
 
-validate(config, "../../config/config.schema.yaml")
+# config/config.yaml is data, not code: read with a strict YAML reader (no duplicate keys,
+# tags or YTE templates, which Snakemake's own `configfile:` loader would evaluate), checked
+# against config/config.schema.yaml and the data contract. --config values are merged on top.
+config.update(
+    load_config(
+        Path(workflow.basedir) / "config/config.yaml",
+        overrides=config,
+        root=workflow.basedir,
+    )
+)
 
 
 # The statistics modules a rule's results depend on are inputs of the rule, so a change
@@ -27,6 +37,12 @@ POOLING_CODE = [
 def get_raw_tables():
     """Every CSV of the raw directory: all of them are validated together."""
     return sorted(str(p) for p in Path(config["paths"]["raw"]).glob("*.csv"))
+
+
+def raw_table(name):
+    """Path of one raw table in the configured raw directory (config paths.raw), so the
+    rules read the same directory that is validated and hashed."""
+    return str(Path(config["paths"]["raw"]) / name)
 
 
 def config_subset(*keys):

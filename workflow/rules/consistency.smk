@@ -7,7 +7,7 @@ rule consistency:
     input:
         validated=rules.validate.output.validated,
         arm_outcomes=rules.harmonize_arms.output.harmonized,
-        contrasts="data/raw/contrasts.csv",
+        contrasts=raw_table("contrasts.csv"),
         observations=rules.harmonize_patients.output.harmonized,
         changes="data/processed/cases/patient_changes.csv",
         code="analysis/consistency.py",

@@ -6,10 +6,10 @@ rule effects:
     input:
         validated=rules.validate_trials.output.validated,
         arm_outcomes=rules.harmonize_arms.output.harmonized,
-        arms="data/raw/arms.csv",
-        contrasts="data/raw/contrasts.csv",
-        studies="data/raw/studies.csv",
-        risk_of_bias="data/raw/risk_of_bias.csv",
+        arms=raw_table("arms.csv"),
+        contrasts=raw_table("contrasts.csv"),
+        studies=raw_table("studies.csv"),
+        risk_of_bias=raw_table("risk_of_bias.csv"),
         checks="data/processed/consistency/checks.csv",
         code=[*EFFECTS_CODE, "analysis/consistency.py"],
     output:
@@ -40,7 +40,7 @@ rule cases:
     input:
         validated=rules.validate_cases.output.validated,
         observations=rules.harmonize_patients.output.harmonized,
-        patients="data/raw/patients.csv",
+        patients=raw_table("patients.csv"),
         code="analysis/cases.py",
     output:
         changes="data/processed/cases/patient_changes.csv",
@@ -64,9 +64,9 @@ rule hormone_changes:
     input:
         validated=rules.validate_trials.output.validated,
         arm_outcomes=rules.harmonize_arms.output.harmonized,
-        arms="data/raw/arms.csv",
-        contrasts="data/raw/contrasts.csv",
-        studies="data/raw/studies.csv",
+        arms=raw_table("arms.csv"),
+        contrasts=raw_table("contrasts.csv"),
+        studies=raw_table("studies.csv"),
         code=["analysis/harmonize.py", "analysis/units.py"],
     output:
         hormones="data/processed/effects/hormone_changes.csv",
@@ -86,9 +86,9 @@ rule binary_outcomes:
     # cells as metafor; "no data" where an evidence line reports none.
     input:
         validated=rules.validate.output.validated,
-        events="data/raw/arm_events.csv",
-        arms="data/raw/arms.csv",
-        studies="data/raw/studies.csv",
+        events=raw_table("arm_events.csv"),
+        arms=raw_table("arms.csv"),
+        studies=raw_table("studies.csv"),
         code=["analysis/binary.py", "analysis/effect_sizes.py"],
     output:
         binary="data/processed/effects/binary.csv",

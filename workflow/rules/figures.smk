@@ -12,7 +12,7 @@ rule figure_forest:
         pooled="data/processed/pool/pooled.csv",
         weights="data/processed/pool/weights.csv",
         arm_outcomes=rules.harmonize_arms.output.harmonized,
-        arms="data/raw/arms.csv",
+        arms=raw_table("arms.csv"),
         code=[*FIGURE_CODE, "analysis/plots/forest.py"],
     output:
         manifest="reports/tables/forest-figures.md",
@@ -33,7 +33,7 @@ rule figure_forest:
 rule figure_prisma:
     input:
         validated=rules.validate.output.validated,
-        screening="data/raw/screening.csv",
+        screening=raw_table("screening.csv"),
         code=[*FIGURE_CODE, "analysis/plots/prisma.py"],
     output:
         png="reports/figures/prisma.png",
@@ -52,8 +52,8 @@ rule figure_prisma:
 rule figure_rob:
     input:
         validated=rules.validate_trials.output.validated,
-        risk_of_bias="data/raw/risk_of_bias.csv",
-        studies="data/raw/studies.csv",
+        risk_of_bias=raw_table("risk_of_bias.csv"),
+        studies=raw_table("studies.csv"),
         code=[*FIGURE_CODE, "analysis/plots/robplot.py"],
     output:
         png="reports/figures/rob.png",
@@ -72,7 +72,7 @@ rule figure_rob:
 rule figure_cases:
     input:
         observations=rules.harmonize_patients.output.harmonized,
-        patients="data/raw/patients.csv",
+        patients=raw_table("patients.csv"),
         code=[*FIGURE_CODE, "analysis/plots/cases.py"],
     output:
         png="reports/figures/cases-bmd.png",

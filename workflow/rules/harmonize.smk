@@ -5,7 +5,7 @@
 rule harmonize_arms:
     input:
         validated=rules.validate_trials.output.validated,
-        table="data/raw/arm_outcomes.csv",
+        table=raw_table("arm_outcomes.csv"),
         code=["analysis/harmonize.py", "analysis/units.py"],
     output:
         harmonized="data/processed/harmonize/arm_outcomes.csv",
@@ -26,7 +26,7 @@ rule harmonize_arms:
 rule harmonize_patients:
     input:
         validated=rules.validate_cases.output.validated,
-        table="data/raw/patient_observations.csv",
+        table=raw_table("patient_observations.csv"),
         code=["analysis/harmonize.py", "analysis/units.py"],
     output:
         harmonized="data/processed/harmonize/patient_observations.csv",

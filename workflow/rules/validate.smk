@@ -2,8 +2,9 @@
 # directory (tables reference each other) and records the sha256 of the tables it covers.
 # `validate` covers every table; `validate_trials` and `validate_cases` cover the tables
 # of the controlled-study and case-report chains, so editing a table reruns only the
-# chain that reads it. Outputs are flagged update(): Snakemake does not delete them before
-# the job, so a failed validation leaves data/processed as it was.
+# chain that reads it; each record holds only its own tables' hashes and row counts. A
+# failed validation leaves no record (Snakemake deletes the output of a failed job), so
+# every later run validates again and fails the same way until the data are fixed.
 
 
 rule validate:
@@ -12,7 +13,7 @@ rule validate:
         contract="analysis/schema/raw_tables.yaml",
         code="analysis/validate.py",
     output:
-        validated=update("data/processed/validate/validated.json"),
+        validated="data/processed/validate/validated.json",
     log:
         "logs/validate.log",
     conda:
@@ -27,16 +28,16 @@ rule validate:
 rule validate_trials:
     input:
         tables=[
-            "data/raw/studies.csv",
-            "data/raw/arms.csv",
-            "data/raw/arm_outcomes.csv",
-            "data/raw/contrasts.csv",
-            "data/raw/risk_of_bias.csv",
+            raw_table("studies.csv"),
+            raw_table("arms.csv"),
+            raw_table("arm_outcomes.csv"),
+            raw_table("contrasts.csv"),
+            raw_table("risk_of_bias.csv"),
         ],
         contract="analysis/schema/raw_tables.yaml",
         code="analysis/validate.py",
     output:
-        validated=update("data/processed/validate/trials.json"),
+        validated="data/processed/validate/trials.json",
     log:
         "logs/validate_trials.log",
     conda:
@@ -51,14 +52,14 @@ rule validate_trials:
 rule validate_cases:
     input:
         tables=[
-            "data/raw/studies.csv",
-            "data/raw/patients.csv",
-            "data/raw/patient_observations.csv",
+            raw_table("studies.csv"),
+            raw_table("patients.csv"),
+            raw_table("patient_observations.csv"),
         ],
         contract="analysis/schema/raw_tables.yaml",
         code="analysis/validate.py",
     output:
-        validated=update("data/processed/validate/cases.json"),
+        validated="data/processed/validate/cases.json",
     log:
         "logs/validate_cases.log",
     conda:
@@ -75,13 +76,13 @@ rule extraction_agreement:
     # extraction.require_second on, an uncovered or unreconciled number stops the run.
     input:
         validated=rules.validate.output.validated,
-        arm_outcomes="data/raw/arm_outcomes.csv",
-        contrasts="data/raw/contrasts.csv",
-        arms="data/raw/arms.csv",
-        patient_observations="data/raw/patient_observations.csv",
-        arm_events="data/raw/arm_events.csv",
-        second="data/raw/extraction_2.csv",
-        reconciliation="data/raw/reconciliation.csv",
+        arm_outcomes=raw_table("arm_outcomes.csv"),
+        contrasts=raw_table("contrasts.csv"),
+        arms=raw_table("arms.csv"),
+        patient_observations=raw_table("patient_observations.csv"),
+        arm_events=raw_table("arm_events.csv"),
+        second=raw_table("extraction_2.csv"),
+        reconciliation=raw_table("reconciliation.csv"),
         code="analysis/extraction.py",
     output:
         agreement="data/processed/validate/extraction_agreement.json",
