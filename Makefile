@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 CORES ?= 2
 
-.PHONY: setup pipeline test lint lock clean-venv
+.PHONY: setup pipeline test lint lock clean-venv mutation
 
 $(BIN)/.installed: requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,3 +34,10 @@ lint: setup
 lock:
 	uv pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes \
 		--python-platform x86_64-manylinux_2_28 -o requirements.lock
+
+# Mutation testing with mutmut (docs/testing.md): slow, so not part of `make test`. One
+# module at a time: make mutation MODULES=cases. Prints each module's score.
+MODULES ?= harmonize conversions validate cases pooling tau2 heterogeneity effect_sizes
+mutation: setup
+	for m in $(MODULES); do $(BIN)/mutmut run "analysis.$$m.*" > /dev/null || exit 1; done
+	$(BIN)/python tests/mutation_score.py $(MODULES)
