@@ -179,3 +179,37 @@ def test_the_summary_gives_each_outcome_in_order_with_its_unit_and_ranges():
         "months_median": 24.0, "months_min": 12.0, "months_max": 36.0,
     })  # fmt: skip
     assert hip["unit"] == "g/cm2" and hip["n_patients"] == 1 and hip["change_median"] == 0.05
+
+
+def test_estradiol_at_the_start_of_the_phase_is_never_the_value_after():
+    rows = [
+        obs("p7", "g_2006", "bmd_lumbar_spine", "estrogen", 0, 0.80),
+        obs("p7", "g_2006", "bmd_lumbar_spine", "estrogen", 12, 0.86),
+        estradiol("p7", "g_2006", "estrogen", 0, 30.0),
+    ]
+    out = run(rows, [("p7", "g_2006")])
+    assert_row(out.iloc[0], {"estradiol_before": 30.0, "estradiol_after": NAN})
+
+
+@pytest.mark.parametrize(
+    ("after", "estradiol_after", "expected"),
+    [
+        # the bone follow-up names a dose only: its dose, no regimen
+        ({"dose": "2 mg/day"}, {"regimen": "estradiol patch"},
+         {"dose": "2 mg/day", "regimen": None}),
+        # neither: the regimen of the estradiol closest to it, even without a dose
+        ({}, {"regimen": "estradiol patch"}, {"dose": None, "regimen": "estradiol patch"}),
+    ],
+)  # fmt: skip
+def test_dose_and_regimen_come_from_the_follow_up_then_its_estradiol(
+    after, estradiol_after, expected
+):
+    rows = [
+        # the phase's first row with a dose, used only when neither names one
+        obs("p8", "h_2008", "bmd_lumbar_spine", "estrogen", 0, 0.80, dose="first dose",
+            regimen="first regimen"),
+        obs("p8", "h_2008", "bmd_lumbar_spine", "estrogen", 12, 0.86, **after),
+        estradiol("p8", "h_2008", "estrogen", 12, 90.0, **estradiol_after),
+    ]  # fmt: skip
+    out = run(rows, [("p8", "h_2008")])
+    assert_row(out.iloc[0], expected)
