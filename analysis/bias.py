@@ -210,6 +210,7 @@ def egger_test(
     test: str = "z",
     level: float = 0.95,
     force: bool = False,
+    control: dict | str | None = None,
 ) -> EggerResult:
     """Regression test for funnel plot asymmetry (Egger's test), as metafor's ``regtest``.
 
@@ -233,6 +234,8 @@ def egger_test(
         Confidence level of the limit estimate's interval.
     force : bool
         Run with fewer than 10 studies (a warning is recorded and raised).
+    control : None, "tight", "metafor" or dict, optional
+        Stopping rules of the tau2 estimator (see :func:`analysis.pooling.rma`).
 
     Returns
     -------
@@ -287,7 +290,9 @@ def egger_test(
 
     method = "REML" if method is None else method
     # rma returns a MetaRegressionResult when mods is given.
-    fit: Any = rma(yi, vi, mods=x.reshape(-1, 1), method=method, test=test, level=level)
+    fit: Any = rma(
+        yi, vi, mods=x.reshape(-1, 1), method=method, test=test, level=level, control=control
+    )
     recorded += tuple(fit.warnings)
     df = getattr(fit, "df", None)
     return EggerResult(
@@ -319,19 +324,24 @@ def _egger_lm(
     level: float,
     recorded: tuple[str, ...],
 ) -> EggerResult:
-    """Weighted least squares of yi on x with weights 1/vi (R's ``lm(yi ~ x, weights=1/vi)``)."""
+    """Weighted least squares of yi on x with weights 1/vi (R's ``lm(yi ~ x, weights=1/vi)``).
+
+    Fitted by statsmodels' ``WLS`` (QR, as R's lm): its default covariance is the
+    multiplicative-dispersion one, ``s2 (X'WX)^-1`` with ``s2`` the weighted residual mean
+    square on k - 2 df, and its t tests use k - 2 df, which is what ``regtest(model="lm")``
+    reports.
+    """
+    # only the linear-model module: statsmodels.api would import every submodule (~2 s here)
+    from statsmodels.regression.linear_model import WLS
+
     k = yi.size
-    sw = 1.0 / np.sqrt(vi)
-    X = np.column_stack([np.ones(k), x]) * sw[:, None]
-    y = yi * sw
-    # QR as R's lm does, rather than the normal equations, for the same conditioning.
-    q, r = np.linalg.qr(X)
-    beta = np.linalg.solve(r, q.T @ y)
-    resid = y - X @ beta
-    df = k - 2
-    sigma2 = float(resid @ resid) / df
-    rinv = np.linalg.inv(r)
-    se = np.sqrt(sigma2 * np.sum(rinv**2, axis=1))
+    X = np.column_stack([np.ones(k), x])
+    fit = WLS(yi, X, weights=1.0 / vi).fit(method="qr")
+    beta = np.asarray(fit.params, dtype=float)
+    se = np.asarray(fit.bse, dtype=float)
+    df = int(fit.df_resid)
+    sigma2 = float(fit.scale)
+    y = yi / np.sqrt(vi)
     if sigma2 <= (np.finfo(float).eps * np.linalg.norm(y)) ** 2:
         message = (
             "the weighted regression fits the effects exactly (residual variance ~ 0): the t "
@@ -341,8 +351,8 @@ def _egger_lm(
         recorded += (message,)
         stat = pvalue = math.nan
     else:
-        stat = float(beta[1] / se[1])
-        pvalue = float(2 * stats.t.sf(abs(stat), df))
+        stat = float(fit.tvalues[1])
+        pvalue = float(fit.pvalues[1])
     crit = stats.t.ppf(0.5 + level / 2, df)
     return EggerResult(
         model="lm",
@@ -410,12 +420,14 @@ def _sqrt(value: float) -> float:
     return math.sqrt(value) if value >= 0 else math.nan
 
 
-def _estimate_side(yi: np.ndarray, vi: np.ndarray, method: str) -> str:
+def _estimate_side(yi: np.ndarray, vi: np.ndarray, method: str, control: Any) -> str:
     """metafor's default side: regress yi on sei; a negative slope means missing on the right."""
     with warnings.catch_warnings():
         # metafor suppresses the warnings of this auxiliary fit too: only its slope's sign is used.
         warnings.simplefilter("ignore", MetaAnalysisWarning)
-        fit: Any = rma(yi, vi, mods=np.sqrt(vi).reshape(-1, 1), method=method, tau2_ci=False)
+        fit: Any = rma(
+            yi, vi, mods=np.sqrt(vi).reshape(-1, 1), method=method, tau2_ci=False, control=control
+        )
     return "right" if float(fit.beta[1]) < 0 else "left"
 
 
@@ -431,6 +443,7 @@ def trimfill(
     slab: Any = None,
     maxiter: int = 100,
     force: bool = False,
+    control: dict | str | None = None,
 ) -> TrimFillResult:
     """Trim-and-fill method of Duval and Tweedie, as metafor's ``trimfill``.
 
@@ -457,6 +470,8 @@ def trimfill(
         Cap on trimming iterations.
     force : bool
         Run with fewer than 10 studies (a warning is recorded and raised).
+    control : None, "tight", "metafor" or dict, optional
+        Stopping rules of every fit (see :func:`analysis.pooling.rma`).
 
     Returns
     -------
@@ -503,9 +518,11 @@ def trimfill(
     if len(labels) != k:
         raise ValueError(f"slab has {len(labels)} labels for k = {k} studies")
 
-    original = rma(yi, vi, method=method, test=test, level=level, slab=list(labels))
+    original = rma(
+        yi, vi, method=method, test=test, level=level, slab=list(labels), control=control
+    )
     if side is None:
-        side = _estimate_side(yi, vi, method)
+        side = _estimate_side(yi, vi, method, control)
 
     flip = -1.0 if side == "right" else 1.0
     ys = flip * yi
@@ -526,7 +543,9 @@ def trimfill(
         with warnings.catch_warnings():
             # Interim fits on trimmed data: metafor suppresses their warnings as well.
             warnings.simplefilter("ignore", MetaAnalysisWarning)
-            interim: Any = rma(ys[: k - k0], vs[: k - k0], method=method, tau2_ci=False)
+            interim: Any = rma(
+                ys[: k - k0], vs[: k - k0], method=method, tau2_ci=False, control=control
+            )
             beta = float(interim.estimate)
         centred = ys - beta
         centred[np.abs(centred) <= tiny] = 0.0
@@ -567,7 +586,9 @@ def trimfill(
     all_y = np.concatenate([yi, filled_y])
     all_v = np.concatenate([vi, filled_v])
     all_slab = labels + tuple(f"Filled {i + 1}" for i in range(k0))
-    result = rma(all_y, all_v, method=method, test=test, level=level, slab=list(all_slab))
+    result = rma(
+        all_y, all_v, method=method, test=test, level=level, slab=list(all_slab), control=control
+    )
     return TrimFillResult(
         k0=k0,
         se_k0=se_k0,

@@ -2,8 +2,9 @@
 
 ``pool`` reads a CSV with columns ``yi`` and ``vi`` (``study`` optional), pools it with
 :func:`analysis.pooling.rma` and prints one JSON object (keys ``analysis.pooling.DICT_KEYS``,
-NaN as null). A file that cannot be used gives one line on stderr naming the file, the row
-(line number, header = 1) and the column, and exit code 2.
+NaN as null). Estimates are iterated to the optimum; ``--metafor-defaults`` stops where
+metafor's default control does instead. A file that cannot be used gives one line on stderr
+naming the file, the row (line number, header = 1) and the column, and exit code 2.
 
 ``validate`` and ``dictionary`` hand their arguments to ``analysis.validate.main(argv)`` and
 ``analysis.dictionary.main(argv)``, imported only when called.
@@ -137,6 +138,12 @@ def build_parser() -> argparse.ArgumentParser:
     pool.add_argument("--method", default="REML", choices=METHODS, help="tau2 estimator")
     pool.add_argument("--test", default="z", choices=TESTS, help="inference for the estimate")
     pool.add_argument("--level", default=0.95, type=_level, help="confidence level")
+    pool.add_argument(
+        "--metafor-defaults",
+        action="store_true",
+        help="stop iterating where metafor's default control does (threshold 1e-5, "
+        "tol eps^0.25) instead of at the optimum, to reproduce metafor's default answers",
+    )
     for name, (_module, text) in DELEGATED.items():
         # The real options are parsed by the delegated module's own main(argv).
         delegated = sub.add_parser(name, help=text, add_help=False)
@@ -165,7 +172,15 @@ def _pool(args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", MetaAnalysisWarning)
-        result = rma(yi, vi, method=args.method, test=args.test, level=args.level, slab=study)
+        result = rma(
+            yi,
+            vi,
+            method=args.method,
+            test=args.test,
+            level=args.level,
+            slab=study,
+            control="metafor" if args.metafor_defaults else None,
+        )
     for w in caught:
         print(f"warning: {w.message}", file=sys.stderr)
     print(json.dumps(result.to_dict(), allow_nan=False))

@@ -33,6 +33,7 @@ MEASURES: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "SMD": (("m1i", "sd1i", "n1i", "m2i", "sd2i", "n2i"), ("LS", "UB", "LS2", "AV")),
     "ROM": (("m1i", "sd1i", "n1i", "m2i", "sd2i", "n2i"), ("LS", "HO", "AV", "AVHO")),
     "MC": (("m1i", "m2i", "sd1i", "sd2i", "ri", "ni"), ("LS",)),
+    "ROMC": (("m1i", "m2i", "sd1i", "sd2i", "ri", "ni"), ("LS",)),
     "SMCR": (("m1i", "m2i", "sd1i", "ri", "ni"), ("LS", "LS2")),
     "OR": (("ai", "bi", "ci", "di"), ("LS",)),
     "RR": (("ai", "bi", "ci", "di"), ("LS",)),
@@ -141,7 +142,7 @@ def escalc(
 
     Parameters
     ----------
-    measure : {"MD", "SMD", "ROM", "MC", "SMCR", "OR", "RR", "RD", "ZCOR"}
+    measure : {"MD", "SMD", "ROM", "MC", "ROMC", "SMCR", "OR", "RR", "RD", "ZCOR"}
         Outcome measure, spelled as in metafor.
     m1i, sd1i, n1i, m2i, sd2i, n2i : array_like, optional
         Means, standard deviations and sizes of group 1 (treatment) and group 2 (control) for
@@ -202,6 +203,9 @@ def escalc(
       ``vi = 1/n1i + 1/n2i + (1 - (m-2)/(m J²)) yi²``.
     * ROM: ``yi = log(m1i/m2i)``; LS ``vi = sd1i²/(n1i m1i²) + sd2i²/(n2i m2i²)``.
     * MC: ``yi = m1i - m2i``; ``vi = (sd1i² + sd2i² - 2 ri sd1i sd2i)/ni``.
+    * ROMC (log ratio of means, paired): ``yi = log(m1i/m2i)``;
+      ``vi = sd1i²/(ni m1i²) + sd2i²/(ni m2i²) - 2 ri sd1i sd2i/(ni m1i m2i)``
+      (Lajeunesse 2011).
     * SMCR: ``yi = J(ni-1) (m1i - m2i)/sd1i``; LS ``vi = 2 (1 - ri)/ni + yi²/(2 ni)``.
     * OR: ``yi = log(ai di / (bi ci))``; ``vi = 1/ai + 1/bi + 1/ci + 1/di``.
     * RR: ``yi = log((ai/n1i)/(ci/n2i))``; ``vi = 1/ai - 1/n1i + 1/ci - 1/n2i``.
@@ -219,6 +223,8 @@ def escalc(
     Hedges, L. V. (1981). Journal of Educational Statistics, 6(2), 107-128.
     Hedges, L. V., Gurevitch, J., & Curtis, P. S. (1999). The meta-analysis of response ratios
     in experimental ecology. Ecology, 80(4), 1150-1156.
+    Lajeunesse, M. J. (2011). On the meta-analysis of response ratios for studies with
+    correlated and multi-group designs. Ecology, 92(11), 2049-2055.
     Becker, B. J. (1988). Synthesizing standardized mean-change measures. British Journal of
     Mathematical and Statistical Psychology, 41(2), 257-278.
     Morris, S. B. (2000). Distribution of the standardized mean change effect size for
@@ -257,6 +263,7 @@ def escalc(
         "SMD": _smd,
         "ROM": _rom,
         "MC": _mc,
+        "ROMC": _romc,
         "SMCR": _smcr,
         "ZCOR": _zcor,
     }.get(measure)
@@ -420,6 +427,20 @@ def _mc(x, vtype):
     yi = x["m1i"] - x["m2i"]
     vi = (sd1**2 + sd2**2 - 2 * ri * sd1 * sd2) / x["ni"]
     return yi, vi, []
+
+
+def _romc(x, vtype):
+    m1, m2, sd1, sd2, ri, ni = (x[k] for k in ("m1i", "m2i", "sd1i", "sd2i", "ri", "ni"))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        yi = np.log(m1 / m2)
+        vi = (sd1**2 / m1**2 + sd2**2 / m2**2 - 2 * ri * sd1 * sd2 / (m1 * m2)) / ni
+    notes = []
+    nonpos = np.flatnonzero((m1 <= 0) | (m2 <= 0))
+    if nonpos.size:
+        notes.append(
+            f"yi undefined (log of a non-positive ratio of means) for studies {_idx(nonpos)}"
+        )
+    return yi, vi, notes
 
 
 def _smcr(x, vtype):

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
-from analysis.tau2 import _Projection, q_generalized, uniroot
+from analysis.tau2 import _Projection, q_generalized, resolve_control, uniroot
 
 
 @dataclass(frozen=True)
@@ -118,6 +118,7 @@ def tau2_qprofile_ci(
     level: float = 0.95,
     tau2_min: float | None = None,
     tau2_max: float | None = None,
+    control: dict | str | None = None,
 ) -> Tau2Interval:
     """Q-profile confidence interval for tau2 (metafor's ``confint(rma)``, type "QP").
 
@@ -135,6 +136,10 @@ def tau2_qprofile_ci(
         Confidence level.
     tau2_min, tau2_max : float, optional
         Search interval; metafor's defaults ``min(0, tau2)`` and ``max(100, 10 tau2)``.
+    control : None, "tight", "metafor" or dict, optional
+        Root-finding tolerance (``tol``) and cap (``ci_maxiter``), as for
+        :func:`analysis.tau2.estimate_tau2`: by default ``tol = 1e-12`` (the bounds are exact
+        to about 1e-12); ``"metafor"`` uses confint's ``eps^0.25`` and 1000 iterations.
 
     Returns
     -------
@@ -143,7 +148,7 @@ def tau2_qprofile_ci(
     Notes
     -----
     The bounds solve ``Q(tau2) = chi2_{k-p; 1-a/2}`` (lower) and ``chi2_{k-p; a/2}`` (upper)
-    with R's ``uniroot`` (tolerance ``eps^0.25``, at most 1000 iterations), where ``Q(tau2)``
+    with R's ``uniroot`` (metafor's tolerance ``eps^0.25`` or the tight 1e-12), where ``Q(tau2)``
     is the generalized Q statistic. When ``Q(0)`` is below the upper quantile the lower bound
     is 0; when it is below the lower quantile both bounds are 0 (the CI is "empty", metafor
     prints it as {0, 0} with ``ci.null``); when ``Q(tau2_max)`` stays above a quantile the
@@ -157,7 +162,8 @@ def tau2_qprofile_ci(
     k, p = X.shape
     tmin = min(0.0, tau2) if tau2_min is None else tau2_min
     tmax = max(100.0, tau2 * 10.0, tmin * 10.0) if tau2_max is None else tau2_max
-    tol = np.finfo(float).eps ** 0.25
+    con = resolve_control(control)
+    tol, maxiter = con["tol"], con["ci_maxiter"]
     alpha = 1.0 - level
     # the calls behind scipy.stats' chi2.isf and chi2.ppf, without importing scipy.stats
     crit_u = float(special.chdtri(k - p, alpha / 2))
@@ -170,7 +176,7 @@ def tau2_qprofile_ci(
     conv = True
 
     def root(target):
-        return uniroot(lambda t: q_generalized(t, yi, vi, X) - target, tmin, tmax, tol, 1000)[0]
+        return uniroot(lambda t: q_generalized(t, yi, vi, X) - target, tmin, tmax, tol, maxiter)[0]
 
     if q_min < crit_l:
         lb = ub = tmin

@@ -1,13 +1,14 @@
 """Leave-one-out and cumulative meta-analysis, as metafor's ``leave1out`` and ``cumul``.
 
-Each returns a tidy frame with one row per refit of ``analysis.pooling.rma``: the columns are the
+All refits are fitted at once by :func:`analysis.batch.rma_batch`, which gives the answers of
+``analysis.pooling.rma`` one by one (to rounding error) in a few vectorised passes.
+Each returns a tidy frame with one row per refit: the columns are the
 project's vocabulary for metafor's (``estimate, se, zval/tval, pval, ci.lb, ci.ub, Q, Qp, tau2,
 I2, H2`` become ``estimate, se, stat, pvalue, ci_low, ci_high, q, q_pvalue, tau2, i2, h2``).
 """
 
 from __future__ import annotations
 
-import math
 import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis.batch import rma_batch
 from analysis.pooling import effect_arrays, rma
 from analysis.warnings import MetaAnalysisWarning, NotPooledWarning
 
@@ -44,32 +46,6 @@ def _inputs(yi: Any, vi: Any, slab: Sequence[Any] | None) -> tuple[np.ndarray, n
     return yi, vi, labels
 
 
-def _row(fit: Any) -> dict[str, Any]:
-    return {
-        "k": int(fit.k),
-        "estimate": float(fit.estimate),
-        "se": float(fit.se),
-        "stat": float(fit.stat),
-        "pvalue": float(fit.pvalue),
-        "ci_low": float(fit.ci_low),
-        "ci_high": float(fit.ci_high),
-        "q": float(fit.q),
-        "q_pvalue": float(fit.q_pvalue),
-        "tau2": float(fit.tau2),
-        "i2": float(fit.i2),
-        "h2": float(fit.h2),
-        "converged": bool(fit.converged),
-        "note": "; ".join(fit.warnings),
-    }
-
-
-def _failed_row(k: int, error: Exception) -> dict[str, Any]:
-    # metafor leaves a row of NA when a refit fails; the reason is kept here.
-    row: dict[str, Any] = dict.fromkeys(RESULT_COLUMNS, math.nan)
-    row.update(k=k, converged=False, note=f"refit failed: {error}")
-    return row
-
-
 def _fit_rows(
     subsets: list[np.ndarray],
     yi: np.ndarray,
@@ -78,31 +54,38 @@ def _fit_rows(
     rma_kwargs: dict[str, Any],
     quiet: Callable[[int], bool],
 ) -> list[dict[str, Any]]:
-    # The Q-profile CI of tau2 is not a column of these frames; skipping it saves k root searches.
-    rma_kwargs = {"tau2_ci": False, **rma_kwargs}
+    """All refits in one call of the batch engine (same answers as rma one by one)."""
+    rma_kwargs = dict(rma_kwargs)
+    # The Q-profile CI of tau2 is not a column of these frames, and the batch does not compute it.
+    rma_kwargs.pop("tau2_ci", None)
     # metafor starts from a fitted model, so bad options fail before any refit; fitting the full
-    # model first does the same here, and a refit that fails later is a numerical event.
+    # model first does the same here.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MetaAnalysisWarning)
-        rma(yi, vi, **rma_kwargs)
-    rows = []
-    for i, idx in enumerate(subsets):
-        with warnings.catch_warnings():
-            if quiet(idx.size):
-                # A one-study step is expected in these analyses, not an event to report.
-                warnings.simplefilter("ignore", NotPooledWarning)
-            try:
-                fit = rma(yi[idx], vi[idx], slab=[labels[j] for j in idx], **rma_kwargs)
-            except (ValueError, ArithmeticError, np.linalg.LinAlgError) as error:
-                warnings.warn(
-                    f"refit {i + 1} of {len(subsets)} failed: {error}",
-                    MetaAnalysisWarning,
-                    stacklevel=3,
-                )
-                rows.append(_failed_row(idx.size, error))
-                continue
-        rows.append(_row(fit))
-    return rows
+        rma(yi, vi, tau2_ci=False, **rma_kwargs)
+    unknown = set(rma_kwargs) - {"method", "test", "level", "control"}
+    if unknown:
+        raise TypeError(f"unexpected options for the refits: {', '.join(sorted(unknown))}")
+    with warnings.catch_warnings():
+        if all(quiet(idx.size) for idx in subsets if idx.size == 1):
+            # A one-study step is expected in these analyses, not an event to report.
+            warnings.simplefilter("ignore", NotPooledWarning)
+        fits = rma_batch(
+            [yi[idx] for idx in subsets],
+            [vi[idx] for idx in subsets],
+            labels=[labels[idx[0]] for idx in subsets],
+            **rma_kwargs,
+        )
+    frame = fits.to_frame()
+    return [
+        {
+            "k": int(row.k),
+            **{name: float(getattr(row, name)) for name in RESULT_COLUMNS[:-2]},
+            "converged": bool(row.converged),
+            "note": row.note,
+        }
+        for row in frame.itertuples(index=False)
+    ]
 
 
 def leave_one_out(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import warnings as _warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 from analysis.heterogeneity import i2_h2, prediction_interval, q_test, tau2_qprofile_ci
-from analysis.tau2 import METHODS, _Projection, estimate_tau2
+from analysis.tau2 import METHODS, _Projection, control_name, estimate_tau2, resolve_control
 from analysis.warnings import (
     ConvergenceWarning,
     MetaAnalysisWarning,
@@ -62,6 +62,8 @@ DICT_KEYS = (
     "pi_low",
     "pi_high",
     "converged",
+    "iterations",
+    "control",
 )
 
 
@@ -107,11 +109,15 @@ class MetaResult:
     pooled : bool
         False when k = 1: the study itself is returned.
     converged : bool
-        Whether the tau2 estimation converged.
+        Whether the tau2 estimator met its stopping rule. Under the default (tight) control
+        that means the optimum was reached (to about 1e-12); under ``control="metafor"`` it
+        means metafor's looser rule was met.
     iterations : int
-        Iterations used by the tau2 estimator.
+        Iterations used by the tau2 estimator (0 for closed forms).
     warnings : tuple of str
         Messages of the warnings raised while fitting.
+    control : str
+        ``"tight"``, ``"metafor"`` or ``"custom"``: the stopping rules used.
     """
 
     k: int
@@ -148,6 +154,7 @@ class MetaResult:
     warnings: tuple[str, ...] = ()
     h2_ci_low: float = math.nan
     h2_ci_high: float = math.nan
+    control: str = "tight"
 
     def to_frame(self) -> pd.DataFrame:
         """Per-study table: slab, yi, vi, sei, ci_low, ci_high (Wald, at ``level``), weight."""
@@ -238,6 +245,7 @@ class MetaRegressionResult:
     converged: bool
     iterations: int
     warnings: tuple[str, ...] = ()
+    control: str = "tight"
 
     def to_frame(self) -> pd.DataFrame:
         """Coefficient table: term, estimate, se, stat, pvalue, ci_low, ci_high."""
@@ -384,7 +392,7 @@ def rma(
     mods=None,
     slab: Sequence[str] | None = None,
     tau2_ci: bool = True,
-    control: dict | None = None,
+    control: dict | str | None = None,
 ) -> MetaResult | MetaRegressionResult:
     """Fixed- or random-effects meta-analysis and meta-regression, as metafor's ``rma.uni``.
 
@@ -408,8 +416,14 @@ def rma(
         Study labels (default "Study 1", ...).
     tau2_ci : bool
         Compute the Q-profile CI of tau2, I2 and H2 (metafor's ``confint``).
-    control : dict, optional
-        Options of the tau2 estimators (``tau2_init``, ``threshold``, ``maxiter`` ...).
+    control : None, "tight", "metafor" or dict, optional
+        Stopping rules of the tau2 estimators and of the Q-profile CI. The default
+        (``"tight"``) iterates to the optimum: the answers agree with metafor run with tight
+        control (threshold and tol 1e-12, maxiter 10,000) to about 1e-12. ``"metafor"``
+        reproduces metafor's default answers (threshold 1e-5, tol ``eps^0.25``), which can be
+        up to ~1e-2 (relative) short of the optimum. A dict sets single options
+        (``tau2_init``, ``threshold``, ``maxiter`` ...) on top of its ``"preset"``; see
+        :func:`analysis.tau2.resolve_control`.
 
     Returns
     -------
@@ -432,6 +446,7 @@ def rma(
     DerSimonian, R., & Laird, N. (1986). Controlled Clinical Trials, 7, 177-188.
     """
     yi, vi = _check_inputs(yi, vi, method, test, level)
+    resolve_control(control)  # a bad control fails before any fitting, whatever k is
     k = yi.size
     X, names = _as_design(mods, k)
     p = X.shape[1]
@@ -452,7 +467,9 @@ def rma(
             )
         return _fit_regression(yi, vi, X, names, method, test, level, control, log)
     if k == 1:
-        return _single_study(yi, vi, slab, method, test, level, log)
+        return replace(
+            _single_study(yi, vi, slab, method, test, level, log), control=control_name(control)
+        )
     return _fit_uni(yi, vi, X, slab, method, test, level, tau2_ci, control, log)
 
 
@@ -487,7 +504,7 @@ def _fit_uni(yi, vi, X, slab, method, test, level, tau2_ci, control, log):
         ("tau2_low", "tau2_high", "i2_low", "i2_high", "h2_low", "h2_high"), math.nan
     )
     if tau2_ci and method != "FE":
-        interval = tau2_qprofile_ci(yi, vi, X, tau2, qt.vt, level)
+        interval = tau2_qprofile_ci(yi, vi, X, tau2, qt.vt, level, control=control)
         ci = {
             "tau2_low": interval.tau2_low,
             "tau2_high": interval.tau2_high,
@@ -537,6 +554,7 @@ def _fit_uni(yi, vi, X, slab, method, test, level, tau2_ci, control, log):
         warnings=tuple(log.messages),
         h2_ci_low=ci["h2_low"],
         h2_ci_high=ci["h2_high"],
+        control=control_name(control),
     )
 
 
@@ -588,28 +606,73 @@ def _single_study(yi, vi, slab, method, test, level, log):
     )
 
 
+def wls_at_tau2(yi, vi, X, tau2: float, test: str):
+    """Weighted least squares of a meta-regression at a given tau2, by statsmodels.
+
+    Parameters
+    ----------
+    yi, vi : ndarray
+        Effects and sampling variances.
+    X : ndarray
+        Design matrix (intercept first).
+    tau2 : float
+        Between-study variance; the weights are ``1/(vi + tau2)``.
+    test : {"z", "knha", "adhoc"}
+        ``"z"``: covariance ``(X'WX)^-1`` (statsmodels' ``cov_type="fixed scale"`` with
+        scale 1) and normal tests; ``"knha"``: statsmodels' default covariance
+        ``s2 (X'WX)^-1`` with ``s2 = Q_w / (k - p)`` and t/F tests on k - p df, which is
+        exactly the Knapp-Hartung adjustment; ``"adhoc"``: the same with ``s2`` floored at 1.
+
+    Returns
+    -------
+    statsmodels RegressionResults
+        ``params``, ``cov_params()``, ``tvalues``, ``pvalues``, ``conf_int``, ``wald_test``.
+
+    Notes
+    -----
+    Only ``statsmodels.regression.linear_model`` is imported (``statsmodels.api`` imports
+    every submodule and costs about 2 s here). Where the weighted residual sum of squares is
+    0 (a perfect fit) metafor sets the Knapp-Hartung factor to 0; so does this.
+    """
+    from statsmodels.regression.linear_model import WLS
+
+    model = WLS(yi, X, weights=1.0 / (vi + tau2))
+    fit = model.fit(method="qr")
+    if test == "z":
+        return model.fit(method="qr", cov_type="fixed scale", cov_kwds={"scale": 1.0})
+    scale = float(fit.ssr) / float(fit.df_resid) if fit.df_resid > 0 else math.nan
+    if float(fit.ssr) <= np.finfo(float).eps:
+        scale = 0.0
+    if test == "adhoc" or scale == 0.0:
+        scale = max(1.0, scale) if test == "adhoc" else scale
+        return model.fit(method="qr", cov_type="fixed scale", cov_kwds={"scale": scale}, use_t=True)
+    return fit
+
+
 def _fit_regression(yi, vi, X, names, method, test, level, control, log):
     k, p = X.shape
     fit = _tau2_step(yi, vi, X, method, control, log)
     tau2 = fit.tau2
-    beta, vb, _w = _fit_beta(yi, vi, X, tau2, test, k, p)
+    wls = wls_at_tau2(yi, vi, X, tau2, test)
+    beta = np.asarray(wls.params, dtype=float)
+    vb = np.asarray(wls.cov_params(), dtype=float)
     df = float(k - p) if test != "z" else math.nan
     se = np.sqrt(np.diag(vb))
     with np.errstate(divide="ignore", invalid="ignore"):
-        stat = beta / se
+        stat = np.asarray(wls.tvalues, dtype=float)
+        pval = np.asarray(wls.pvalues, dtype=float)
     crit = _crit(test, level, df)
-    pval = _pvalues(test, stat, df)
-    btt = slice(1, p)
     m = p - 1
-    b = beta[btt]
-    qm = float(b @ np.linalg.solve(vb[btt, btt], b))
+    # QM: Wald test of all coefficients but the intercept; F = QM / m on (m, k - p) df under
+    # Knapp-Hartung (statsmodels' use_t), chi-square on m df otherwise
+    wald = wls.wald_test(np.eye(p)[1:], scalar=True)
+    qm = float(wald.statistic)
     if test == "z":
         qm_df2 = math.nan
-        qm_p = float(special.chdtrc(m, qm))
+        qm_p = float(wald.pvalue)
     else:
-        qm = qm / m
         qm_df2 = float(k - p)
-        qm_p = float(special.fdtrc(m, k - p, qm)) if k > p else math.nan
+        qm_p = float(wald.pvalue) if k > p else math.nan
     qt = q_test(yi, vi, X)
     i2, h2 = i2_h2(tau2, qt, method == "FE")
     r2 = _r2(yi, vi, X, method, tau2, control)
@@ -643,6 +706,7 @@ def _fit_regression(yi, vi, X, names, method, test, level, control, log):
         converged=fit.converged,
         iterations=fit.iterations,
         warnings=tuple(log.messages),
+        control=control_name(control),
     )
 
 

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis.batch import rma_batch
 from analysis.influence import leave_one_out as _leave_one_out
 from analysis.pooling import rma
 from analysis.warnings import MetaAnalysisWarning
@@ -218,23 +219,36 @@ def sensitivity_grid(
         ``conclusion_changed`` whether either differs from the primary analysis of the same
         group (the primary's own row is false).
     """
-    rows = []
+    cells = []  # every r x inclusion x group, in the grid's row order
     for r, effects in sorted(effects_by_r.items()):
         for inclusion in inclusions:
             subset = INCLUSION[inclusion](effects)
             for (line, outcome, scale), group in _groups(subset):
-                yi, vi = group["yi"].to_numpy(float), group["vi"].to_numpy(float)
-                for method in methods:
-                    for test in tests:
-                        fit = _fit(yi, vi, group["study_id"], method=method, level=level,
-                                   test=effective_test(test, adhoc), tau2_ci=False)  # fmt: skip
-                        rows.append({
-                            "outcome": outcome, "evidence_line": line, "scale": scale,
-                            "method": method, "test": test, "r": r, "inclusion": inclusion,
-                            "k": fit.k, "estimate": fit.estimate, "ci_low": fit.ci_low,
-                            "ci_high": fit.ci_high, "direction": _direction(fit.estimate),
-                            "excludes_zero": bool(fit.ci_low > 0 or fit.ci_high < 0),
-                        })  # fmt: skip
+                cells.append((r, inclusion, line, outcome, scale, group["yi"].to_numpy(float),
+                              group["vi"].to_numpy(float)))  # fmt: skip
+    # one batch fit (analysis.batch: rma's answers, vectorised) per estimator x test
+    fits = {}
+    for method in methods:
+        for test in tests:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", MetaAnalysisWarning)
+                fits[method, test] = rma_batch(
+                    [c[5] for c in cells], [c[6] for c in cells], method=method, level=level,
+                    test=effective_test(test, adhoc),
+                ) if cells else None  # fmt: skip
+    rows = []
+    for i, (r, inclusion, line, outcome, scale, _yi, _vi) in enumerate(cells):
+        for method in methods:
+            for test in tests:
+                fit = fits[method, test]
+                low, high = float(fit.ci_low[i]), float(fit.ci_high[i])
+                rows.append({
+                    "outcome": outcome, "evidence_line": line, "scale": scale,
+                    "method": method, "test": test, "r": r, "inclusion": inclusion,
+                    "k": int(fit.k[i]), "estimate": float(fit.estimate[i]), "ci_low": low,
+                    "ci_high": high, "direction": _direction(float(fit.estimate[i])),
+                    "excludes_zero": bool(low > 0 or high < 0),
+                })  # fmt: skip
     grid = pd.DataFrame(rows, columns=GRID_COLUMNS)
     is_primary = (
         (grid["method"] == primary["method"]) & (grid["test"] == primary["test"])

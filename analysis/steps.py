@@ -91,15 +91,25 @@ def _effects(
     arm_outcomes: Path_, arms: Path_, contrasts: Path_, studies: Path_, risk_of_bias: Path_,
     *, r: float, config: Mapping[str, Any],
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:  # fmt: skip
-    from analysis import harmonize
+    from analysis import harmonize, hormone_response
 
     outcomes = [config["outcomes"]["primary"], *config["outcomes"]["secondary"]]
-    return harmonize.compute_effects(
-        io.read_processed(arm_outcomes), io.read_table(arms), io.read_table(contrasts),
-        io.read_table(studies), io.read_table(risk_of_bias), r=r, outcomes=outcomes,
-        scales=config["scales"], units=config["canonical_units"],
+    tables = (io.read_processed(arm_outcomes), io.read_table(arms), io.read_table(contrasts),
+              io.read_table(studies), io.read_table(risk_of_bias))  # fmt: skip
+    frame, ledger, words, missing = harmonize.compute_effects(
+        *tables, r=r, outcomes=outcomes, scales=config["scales"],
+        units=config["canonical_units"], level=config["pooling"]["level"],
+    )  # fmt: skip
+    # The hormone response (log ratio of means) joins the effects as its own scale, so it is
+    # pooled, varied over r and shown in a forest plot like every other outcome x scale.
+    hormones, hormone_ledger = hormone_response.hormone_response(
+        tables[0], tables[1], tables[3], tables[2], tables[4], r=r,
+        columns=harmonize.EFFECT_COLUMNS, ledger_columns=harmonize.LEDGER_COLUMNS,
         level=config["pooling"]["level"],
     )  # fmt: skip
+    frame = pd.concat([frame, hormones], ignore_index=True)
+    ledger = pd.concat([ledger, hormone_ledger], ignore_index=True)
+    return frame, ledger, words, missing
 
 
 def effects(
@@ -140,10 +150,11 @@ def hormone_changes(
 
 def pool(
     *, effects: Path_, pooled: Path_, weights: Path_, small_study: Path_,
-    config: Mapping[str, Any],
+    config: Mapping[str, Any], bayes: Path_ | None = None,
 ) -> None:  # fmt: skip
-    """Rule ``pool``: every evidence_line x outcome x scale with the configured model, and
-    Egger's test where there are enough studies."""
+    """Rule ``pool``: every evidence_line x outcome x scale with the configured model,
+    Egger's test where there are enough studies, and the Bayesian model where 2-5 pool."""
+    from analysis import bayes as bayesian
     from analysis import sensitivity
 
     settings = config["pooling"]
@@ -163,6 +174,15 @@ def pool(
     io.write_csv(frame, pooled, POOL_KEY)
     io.write_csv(weight_frame, weights, [*POOL_KEY, "study_id"])
     io.write_csv(bias, small_study, POOL_KEY)
+    if bayes is not None:
+        prior = settings["bayes"]
+        bayes_frame = bayesian.bayes_by_group(
+            io.read_processed(effects), frame, k_min=prior["k_min"], k_max=prior["k_max"],
+            tau_prior_scale_se=prior["tau_prior_scale_se"], mu_prior_sd=prior["mu_prior_sd"],
+            level=settings["level"], tau_prior_scale_fixed=prior.get("tau_prior_scale_fixed"),
+        )  # fmt: skip
+        log.info("%d groups with the Bayesian few-study model", len(bayes_frame))
+        io.write_csv(bayes_frame, bayes, POOL_KEY)
 
 
 def patient_changes(
@@ -239,3 +259,73 @@ def sensitivity_grid(
     log.info("%d leave-one-out refits", len(loo))
     io.write_csv(frame, grid, key)
     io.write_csv(loo, leave_one_out, [*POOL_KEY, "omitted"])
+
+
+def extraction_agreement(
+    *, tables: Mapping[str, Path_], second: Path_, reconciliation: Path_, agreement: Path_,
+    items: Path_, config: Mapping[str, Any],
+) -> None:  # fmt: skip
+    """Rule ``extraction_agreement``: compare every number the synthesis uses with the
+    second extraction; write the counts and the item-by-item comparison.
+
+    With ``extraction.require_second`` on, a used number with neither an agreeing second
+    value nor a reconciliation stops the run (every such number named) before anything is
+    written; off, the counts are written and the gaps logged.
+    """
+    from analysis import extraction
+
+    contract = io.contract()["tables"]
+    raw = {Path(path).name: io.read_table(path) for path in tables.values()}
+    keys = {name: contract[name]["key"] for name in raw}
+    first = extraction.first_cells(raw, keys)
+    compared = extraction.compare(
+        first, io.read_table(second), io.read_table(reconciliation)
+    )  # fmt: skip
+    gaps = extraction.problems(compared)
+    required = bool((config.get("extraction") or {}).get("require_second", False))
+    if required and gaps:
+        raise extraction.ExtractionError("\n".join(gaps))
+    for gap in gaps:
+        log.warning("%s", gap)
+    record = extraction.summary(compared)
+    record["require_second"] = required
+    log.info("double extraction: %s", record)
+    io.write_json(record, agreement)
+    io.write_csv(compared, items, ["table", "row_key", "column"])
+
+
+def binary_outcomes(
+    *, events: Path_, arms: Path_, studies: Path_, binary: Path_, config: Mapping[str, Any]
+) -> None:
+    """Rule ``binary_outcomes``: risk ratio and risk difference per study (zero cells as
+    metafor), and "no data" for outcomes an evidence line does not report."""
+    from analysis import binary as binary_module
+
+    frame = binary_module.binary_effects(
+        io.read_table(events), io.read_table(arms), io.read_table(studies),
+        level=config["pooling"]["level"],
+    )  # fmt: skip
+    log.info("%d binary-outcome rows (%d estimated, %d no data)", len(frame),
+             int((frame["status"] == "estimated").sum()),
+             int((frame["status"] == "no_data").sum()))  # fmt: skip
+    io.write_csv(frame, binary, ["outcome", "evidence_line", "study_id", "imaging", "measure"])
+
+
+def evidence_depth(
+    *, search_log: Path_, pooled: Path_, effects: Path_, binary: Path_, agreement: Path_,
+    reconciliation: Path_, out: Path_, config: Mapping[str, Any],
+) -> None:  # fmt: skip
+    """Rule ``report_evidence_depth``: the report partial on the renewed search, the pooled
+    hormone response, the binary outcomes and the double extraction."""
+    import json
+
+    from analysis.report.evidence_depth import evidence_depth_md
+
+    text = evidence_depth_md(
+        search_log=io.read_table(search_log), pooled=io.read_processed(pooled),
+        effects=io.read_processed(effects), binary=io.read_processed(binary),
+        agreement=json.loads(Path(agreement).read_text("utf-8")),
+        reconciliation=io.read_table(reconciliation), prepost_r=config.get("prepost_r"),
+    )  # fmt: skip
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    Path(out).write_text(text, "utf-8")

@@ -185,6 +185,7 @@ def subgroup_analysis(
     test: str = "z",
     level: float = 0.95,
     slab: Sequence[Any] | None = None,
+    control: dict | str | None = None,
 ) -> SubgroupResult:
     """Meta-analysis by subgroup with the test for subgroup differences.
 
@@ -198,6 +199,8 @@ def subgroup_analysis(
         Passed to ``rma`` for every subgroup, the overall model and the mixed-effects model.
     slab : sequence, optional
         Study labels.
+    control : None, "tight", "metafor" or dict, optional
+        Stopping rules of every fit (see :func:`analysis.pooling.rma`).
 
     Returns
     -------
@@ -252,7 +255,7 @@ def subgroup_analysis(
     study_labels = (
         [f"Study {i + 1}" for i in range(yi.size)] if slab is None else list(map(str, slab))
     )
-    settings: dict[str, Any] = {"method": method, "test": test, "level": level}
+    settings: dict[str, Any] = {"method": method, "test": test, "level": level, "control": control}
 
     results: dict[str, Any] = {}
     notes: list[str] = []

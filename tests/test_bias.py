@@ -14,7 +14,22 @@ from analysis.bias import egger_test, trimfill
 from analysis.warnings import MetaAnalysisWarning
 
 REFERENCE = load_reference("metafor_extras")
+TIGHT = load_reference("metafor_extras_tight")
 DATASETS = REFERENCE["datasets"]
+# Each reference set with the engine control that must reproduce it: metafor's defaults
+# (control="metafor"), and metafor at tight control (the engine's default), where every
+# quantity is at the optimum and agrees to 1e-9 relative (rounding only; see test_pooling.py).
+SETS = {"metafor": (REFERENCE, "metafor"), "tight": (TIGHT, None)}
+TIGHT_TOL = 1e-9
+
+
+def _both(section: str, ids) -> list:
+    return [
+        pytest.param(which, case, id=f"{which}-{ids(case)}")
+        for which, (ref, _control) in SETS.items()
+        for case in ref[section]
+    ]
+
 
 # model="lm", FE and DL are closed forms: rounding error only, and 1e-10 relative leaves room
 # for the 15 significant digits in the JSON. REML stops when tau2 changes by less than 1e-5,
@@ -27,7 +42,9 @@ ABS = 1e-12
 SMALL = DATASETS["normand1999"]  # k = 9
 
 
-def _tol(method: str | None) -> float:
+def _tol(method: str | None, which: str = "metafor") -> float:
+    if which == "tight":
+        return TIGHT_TOL
     return CLOSED if method in (None, "FE", "DL") else ITERATIVE
 
 
@@ -40,8 +57,8 @@ def _trimfill_id(case: dict) -> str:
     return f"{case['dataset']}-{case['method']}-{case['estimator']}-{side}"
 
 
-@pytest.mark.parametrize("case", REFERENCE["regtest"], ids=_regtest_id)
-def test_egger_test_matches_metafor_regtest(case):
+@pytest.mark.parametrize(("which", "case"), _both("regtest", _regtest_id))
+def test_egger_test_matches_metafor_regtest(which, case):
     data = DATASETS[case["dataset"]]
     lm = case["model"] == "lm"
     with warnings.catch_warnings():
@@ -53,8 +70,9 @@ def test_egger_test_matches_metafor_regtest(case):
             predictor=case["predictor"],
             method=None if lm else case["method"],
             test="z" if lm else case["test"],
+            control=SETS[which][1],
         )
-    tol = _tol(None if lm else case["method"])
+    tol = _tol(None if lm else case["method"], which)
     assert result.df == case["df"]
     assert result.stat == pytest.approx(case["stat"], rel=tol, abs=ABS)
     assert result.pvalue == pytest.approx(case["pvalue"], rel=tol)
@@ -77,8 +95,8 @@ def test_classic_egger_equals_regression_of_standard_normal_deviate_on_precision
     assert result.limit_estimate == pytest.approx(ols.params[1], rel=CLOSED)
 
 
-@pytest.mark.parametrize("case", REFERENCE["trimfill"], ids=_trimfill_id)
-def test_trimfill_matches_metafor_trimfill(case):
+@pytest.mark.parametrize(("which", "case"), _both("trimfill", _trimfill_id))
+def test_trimfill_matches_metafor_trimfill(which, case):
     data = DATASETS[case["dataset"]]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -88,8 +106,9 @@ def test_trimfill_matches_metafor_trimfill(case):
             side=case["side_requested"],
             estimator=case["estimator"],
             method=case["method"],
+            control=SETS[which][1],
         )
-    tol = _tol(case["method"])
+    tol = _tol(case["method"], which)
     assert (result.k0, result.side) == (case["k0"], case["side"])
     assert result.se_k0 == pytest.approx(case["se_k0"], rel=CLOSED)
     if case["p_k0"] is None:

@@ -14,7 +14,22 @@ from analysis.subgroups import q_between, subgroup_analysis
 from analysis.warnings import NotPooledWarning
 
 REFERENCE = load_reference("metafor_extras")
+TIGHT = load_reference("metafor_extras_tight")
 DATASETS = REFERENCE["datasets"]
+# Each reference set with the engine control that must reproduce it: metafor's defaults
+# (control="metafor"), and metafor at tight control (the engine's default), where every
+# quantity is at the optimum and agrees to 1e-9 relative (rounding only; see test_pooling.py).
+SETS = {"metafor": (REFERENCE, "metafor"), "tight": (TIGHT, None)}
+TIGHT_TOL = 1e-9
+
+
+def _both(section: str, ids) -> list:
+    return [
+        pytest.param(which, case, id=f"{which}-{ids(case)}")
+        for which, (ref, _control) in SETS.items()
+        for case in ref[section]
+    ]
+
 
 # Closed forms (FE, DL, and the Q statistics given the subgroup fits) agree to rounding error;
 # 1e-10 relative leaves room for the 15 significant digits jsonlite writes.
@@ -28,7 +43,9 @@ ABS = 1e-12
 PER_GROUP_FIELDS = ("estimate", "se", "stat", "pvalue", "ci_low", "ci_high", "tau2", "i2", "q")
 
 
-def _tol(method: str) -> float:
+def _tol(method: str, which: str = "metafor") -> float:
+    if which == "tight":
+        return TIGHT_TOL
     return CLOSED if method in ("FE", "DL") else ITERATIVE
 
 
@@ -36,7 +53,7 @@ def _case_id(case: dict) -> str:
     return f"{case['dataset']}-{case['groups']}-{case['method']}-{case['test']}"
 
 
-def _run(case: dict):
+def _run(case: dict, which: str = "metafor"):
     data = DATASETS[case["dataset"]]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -47,38 +64,43 @@ def _run(case: dict):
             method=case["method"],
             test=case["test"],
             slab=data["slab"],
+            control=SETS[which][1],
         )
 
 
-@pytest.mark.parametrize("case", REFERENCE["subgroups"], ids=_case_id)
-def test_each_subgroup_matches_a_separate_metafor_fit(case):
-    result = _run(case)
+@pytest.mark.parametrize(("which", "case"), _both("subgroups", _case_id))
+def test_each_subgroup_matches_a_separate_metafor_fit(which, case):
+    result = _run(case, which)
     assert list(result.groups) == case["levels"]
     for name in result.groups:
         ours, ref = result.results[name], case["per_group"][name]
         assert ours.k == ref["k"]
         for key in PER_GROUP_FIELDS:
-            assert getattr(ours, key) == pytest.approx(ref[key], rel=_tol(case["method"]), abs=ABS)
+            assert getattr(ours, key) == pytest.approx(
+                ref[key], rel=_tol(case["method"], which), abs=ABS
+            )
 
 
-@pytest.mark.parametrize("case", REFERENCE["subgroups"], ids=_case_id)
-def test_between_subgroup_q_matches_fe_model_on_subgroup_estimates(case):
-    result = _run(case)
+@pytest.mark.parametrize(("which", "case"), _both("subgroups", _case_id))
+def test_between_subgroup_q_matches_fe_model_on_subgroup_estimates(which, case):
+    result = _run(case, which)
     ref = case["between"]
     assert result.df_between == ref["df"]
-    assert result.q_between == pytest.approx(ref["q"], rel=_tol(case["method"]), abs=ABS)
-    assert result.pvalue_between == pytest.approx(ref["pvalue"], rel=_tol(case["method"]))
+    assert result.q_between == pytest.approx(ref["q"], rel=_tol(case["method"], which), abs=ABS)
+    assert result.pvalue_between == pytest.approx(ref["pvalue"], rel=_tol(case["method"], which))
 
 
-@pytest.mark.parametrize("case", REFERENCE["subgroups"], ids=_case_id)
-def test_moderator_test_matches_metafor_qm_with_common_tau2(case):
-    result = _run(case)
+@pytest.mark.parametrize(("which", "case"), _both("subgroups", _case_id))
+def test_moderator_test_matches_metafor_qm_with_common_tau2(which, case):
+    result = _run(case, which)
     ref = case["mixed"]
     expected_df = tuple(d for d in ref["qm_df"] if d is not None)
     assert result.qm_df == expected_df
-    assert result.qm == pytest.approx(ref["qm"], rel=_tol(case["method"]), abs=ABS)
-    assert result.qm_pvalue == pytest.approx(ref["qm_pvalue"], rel=_tol(case["method"]))
-    assert result.tau2_common == pytest.approx(ref["tau2"], rel=_tol(case["method"]), abs=ABS)
+    assert result.qm == pytest.approx(ref["qm"], rel=_tol(case["method"], which), abs=ABS)
+    assert result.qm_pvalue == pytest.approx(ref["qm_pvalue"], rel=_tol(case["method"], which))
+    assert result.tau2_common == pytest.approx(
+        ref["tau2"], rel=_tol(case["method"], which), abs=ABS
+    )
 
 
 def test_single_study_subgroup_is_unpooled_and_explained_in_a_note():

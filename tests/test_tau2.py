@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from analysis.pooling import rma
 from analysis.tau2 import _Projection, estimate_tau2, q_generalized, uniroot
 
 REFERENCE = json.loads(
@@ -127,6 +128,40 @@ def test_control_accepts_metafor_spelling_and_refuses_unknown_options():
     assert a.tau2 == b.tau2
     with pytest.raises(ValueError, match="unknown control option 'tolerance'"):
         estimate_tau2(yi, vi, X, "REML", control={"tolerance": 1})
+
+
+def test_unknown_control_preset_is_refused_before_fitting():
+    with pytest.raises(ValueError, match="control must be one of 'tight', 'metafor'"):
+        estimate_tau2(np.zeros(3), np.ones(3), np.ones((3, 1)), "REML", control="loose")
+    with pytest.raises(ValueError, match="control must be one of"):
+        rma([0.5], [0.04], control={"preset": "R"})
+
+
+def test_dict_control_overrides_single_options_of_its_preset():
+    yi, vi = _case("raudenbush1985_SMD")
+    X = np.ones((len(yi), 1))
+    metafor = estimate_tau2(yi, vi, X, "REML", control="metafor")
+    same = estimate_tau2(yi, vi, X, "REML", control={"preset": "metafor", "maxiter": 100})
+    tight = estimate_tau2(yi, vi, X, "REML")
+    no_newton = estimate_tau2(yi, vi, X, "REML", control={"newton": False, "threshold": 1e-5})
+    assert (same.tau2, same.iterations) == (metafor.tau2, metafor.iterations)
+    # the tight preset without its Newton polish and with metafor's threshold stops where
+    # metafor does
+    assert no_newton.tau2 == metafor.tau2
+    assert tight.iterations > metafor.iterations
+    assert abs(tight.tau2 - metafor.tau2) > 1e-4 * tight.tau2
+
+
+def test_pm_default_root_is_exact_where_metafor_tolerance_stops_short():
+    # Hackshaw (1998), PM: uniroot at eps^0.25 leaves Q(tau2) visibly off k - 1; the default
+    # tolerance (1e-12) solves the estimating equation to rounding error.
+    yi, vi = _case("hackshaw1998_logOR")
+    X = np.ones((len(yi), 1))
+    k = len(yi)
+    loose = estimate_tau2(yi, vi, X, "PM", control="metafor").tau2
+    exact = estimate_tau2(yi, vi, X, "PM").tau2
+    assert abs(q_generalized(exact, yi, vi, X) - (k - 1)) < 1e-9
+    assert abs(q_generalized(loose, yi, vi, X) - (k - 1)) > 1e-6
 
 
 def test_unknown_method_is_refused():

@@ -26,6 +26,7 @@ TARGETS = [
     "data/processed/pool/pooled.csv",
     "data/processed/pool/weights.csv",
     "data/processed/pool/small_study.csv",
+    "data/processed/pool/bayes.csv",
     "data/processed/effects/derivations.csv",
     "data/processed/effects/reported_in_words.csv",
     "data/processed/effects/hormone_changes.csv",
@@ -74,6 +75,12 @@ CONTRACT = {
          "baseline", "follow_up", "months", "change", "percent_change", "source_rows"],
     ),
     "pool/weights.csv": (["evidence_line", "outcome", "scale", "study_id"], ["weight"]),
+    "pool/bayes.csv": (
+        ["evidence_line", "outcome", "scale"],
+        ["unit", "k", "tau_prior_scale", "mu_median", "mu_low", "mu_high", "tau_median",
+         "tau_low", "tau_high", "pred_median", "pred_low", "pred_high", "reml_estimate",
+         "reml_ci_low", "reml_ci_high"],
+    ),
     "cases/patient_changes.csv": (
         ["patient_id", "outcome"],
         ["study_ids", "unit", "value_before", "value_after", "months", "change",

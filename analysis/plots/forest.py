@@ -163,10 +163,25 @@ def _short(text: str) -> str:
     return plain(text, _LABEL_CHARS)
 
 
+#: How each scale is named after the outcome (titles, captions, alt text).
+SCALE_TEXT = {
+    "percent": "percent change",
+    "absolute": "absolute change",
+    "log_ratio": "ratio of means",
+}
+
+
+def scale_text(scale: str) -> str:
+    """The words for a scale after an outcome's name ("Estradiol: ratio of means")."""
+    return SCALE_TEXT.get(scale, scale)
+
+
 def axis_title(scale: str, unit: str) -> str:
     """Name of the effect measure as shown under the axis and in the column header."""
     if scale == "percent":
         return "Difference in percent change (percentage points)"
+    if scale == "log_ratio":
+        return "Ratio of means (log scale)"
     return f"Mean difference ({unit.replace('cm2', 'cm²').replace('cm3', 'cm³')})"
 
 
@@ -189,10 +204,19 @@ def footnote(subtotals: pd.DataFrame) -> str:
     )
 
 
-def _layout(studies: pd.DataFrame, subtotals: pd.DataFrame, d: int) -> dict[str, pd.DataFrame]:
-    """Rows of the plot, top to bottom, as frames per layer."""
+def _layout(
+    studies: pd.DataFrame, subtotals: pd.DataFrame, d: int, ratio: bool = False
+) -> dict[str, pd.DataFrame]:
+    """Rows of the plot, top to bottom, as frames per layer. With ``ratio`` the effects are
+    log ratios, drawn on the log axis and written back-transformed (exp)."""
     texts, squares, cis, diamonds, pis = [], [], [], [], []
     y = 0.0
+
+    def eff(x: float, d: int) -> str:
+        """An effect as written: a ratio's text columns show exp(x), two decimals."""
+        if ratio and x is not None and np.isfinite(x):
+            return _fmt(math.exp(x), 2)
+        return _fmt(x, d)
 
     def text(x, label, ha="left", bold=False, italic=False, size=9.0, col="#222222"):
         texts.append(
@@ -221,7 +245,7 @@ def _layout(studies: pd.DataFrame, subtotals: pd.DataFrame, d: int) -> dict[str,
             text(_X_LABEL + 0.02, _short(r["label"]))
             text(_X_NT, _fmt_n(r["n_treatment"]), ha="right")
             text(_X_NC, _fmt_n(r["n_control"]), ha="right")
-            text(_X_EFFECT, f"{_fmt(r['yi'], d)} [{_fmt(r['ci_low'], d)}, {_fmt(r['ci_high'], d)}]")
+            text(_X_EFFECT, f"{eff(r['yi'], d)} [{eff(r['ci_low'], d)}, {eff(r['ci_high'], d)}]")
             # a weight means something only inside a pooled line (k = 1 would show "100%")
             w = r.get("weight") if line_pooled else float("nan")
             text(_X_WEIGHT, "" if pd.isna(w) else f"{w:.1f}%", ha="right")
@@ -241,7 +265,7 @@ def _layout(studies: pd.DataFrame, subtotals: pd.DataFrame, d: int) -> dict[str,
                 y -= 1
                 text(_X_LABEL + 0.02, f"Subtotal (k = {k})", bold=True)
                 est, lo, hi = float(s["estimate"]), float(s["ci_low"]), float(s["ci_high"])
-                text(_X_EFFECT, f"{_fmt(est, d)} [{_fmt(lo, d)}, {_fmt(hi, d)}]", bold=True)
+                text(_X_EFFECT, f"{eff(est, d)} [{eff(lo, d)}, {eff(hi, d)}]", bold=True)
                 text(_X_WEIGHT, "100.0%", ha="right", bold=True)
                 diamonds += [
                     {"x": lo, "y": y, "g": line},
@@ -254,7 +278,7 @@ def _layout(studies: pd.DataFrame, subtotals: pd.DataFrame, d: int) -> dict[str,
                     text(_X_LABEL + 0.02, "Prediction interval", italic=True, size=8.5)
                     text(
                         _X_EFFECT,
-                        f"[{_fmt(s['pi_low'], d)}, {_fmt(s['pi_high'], d)}]",
+                        f"[{eff(s['pi_low'], d)}, {eff(s['pi_high'], d)}]",
                         italic=True,
                         size=8.5,
                     )
@@ -345,7 +369,8 @@ def forest_plot(
     lo, hi = -1.05 * half, 1.05 * half
     d = _digits(list(vals))
     width = hi - lo
-    frames = _layout(studies, subtotals, d)
+    ratio = scale == "log_ratio"
+    frames = _layout(studies, subtotals, d, ratio=ratio)
 
     def X(u):  # column position -> data x
         return (lo + u * width) if u < 0 else (hi + u * width)
@@ -368,8 +393,14 @@ def forest_plot(
     header["y"] = 0.2
     y_bottom = float(frames["bottom"]["y"].iloc[0])
     y_axis = y_bottom + 0.2
-    ticks = [t for t in breaks_extended(n=5)((lo, hi)) if lo <= t <= hi]
-    tick_df = pd.DataFrame({"x": ticks, "label": [_fmt(t, max(0, d - 1)) for t in ticks]})
+    if ratio:  # log axis, ticks at round ratios, labelled as ratios
+        nice = [0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 10.0]
+        ticks = [math.log(t) for t in nice if lo <= math.log(t) <= hi]
+        labels = [f"{math.exp(t):g}" for t in ticks]
+    else:
+        ticks = [t for t in breaks_extended(n=5)((lo, hi)) if lo <= t <= hi]
+        labels = [_fmt(t, max(0, d - 1)) for t in ticks]
+    tick_df = pd.DataFrame({"x": ticks, "label": labels})
     top = -0.5
 
     p = (
@@ -452,8 +483,7 @@ def forest_plot(
     )
     p += scale_y_continuous(limits=(y_axis - 2.8, 1.7), expand=(0, 0))
     p += labs(
-        title=f"{outcome_label(outcome)}: "
-        + ("percent change" if scale == "percent" else "absolute change"),
+        title=f"{outcome_label(outcome)}: {scale_text(scale)}",
         caption=textwrap.fill(footnote(subtotals), 130),
         x="",
         y="",

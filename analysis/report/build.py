@@ -87,7 +87,7 @@ def forest_figures(
         name = f"forest-{outcome}-{scale}.png"
         _save(plot, Path(figures_dir) / name)
         written.append(str(Path(figures_dir) / name))
-        scale_text = "percent change" if scale == "percent" else "absolute change"
+        scale_text = forest.scale_text(scale)
         lines = ", ".join(line_label(x) for x in subtotals["evidence_line"]) or "none"
         alt = (
             f"Forest plot of {outcome_label(outcome)} ({scale_text}): {len(studies)} study "
@@ -97,6 +97,13 @@ def forest_figures(
         caption = (
             f"Forest plot: {tables.md_escape(outcome_label(outcome))}, {scale_text}. "
             "Subtotals within each evidence line; never pooled across lines."
+            + (
+                " Ratio of the mean after treatment to the mean before, in the treated arm "
+                "(between arms where the control arm reports the hormone too); drawn on a "
+                "log axis, written as ratios."
+                if scale == "log_ratio"
+                else ""
+            )
         )
         blocks.append(tables.figure_md(f"figures/{name}", caption, figure_id(outcome, scale), alt))
     if not blocks:

@@ -451,6 +451,11 @@ def build_demo_report(reports_src, dest, *, figures: bool = True) -> dict[str, s
         },
     )
     provenance.write_provenance(p.values(), t / "provenance.md")
+    _demo_evidence_depth(p, t / "evidence-depth.md")
+    # the few-study table (rule report_bayes); the demo data have no group of 2-5 studies
+    from analysis.bayes import bayes_table
+
+    (t / "bayes.md").write_text(bayes_table(pd.DataFrame()), encoding="utf-8")
     if figures:
         build.forest_figures(
             p["effects"], p["pooled"], p["weights"], str(t / "forest-figures.md"), str(f)
@@ -491,3 +496,48 @@ def build_demo_report(reports_src, dest, *, figures: bool = True) -> dict[str, s
                 encoding="utf-8",
             )
     return p
+
+
+def _demo_evidence_depth(paths: dict[str, str], out) -> None:
+    """The evidence-depth partial from demo data: a two-query search log, the demo pooled
+    results, one vertebral-deformity comparison and a partial double extraction."""
+    import pandas as pd
+
+    from analysis.binary import BINARY_COLUMNS
+    from analysis.report.evidence_depth import evidence_depth_md
+
+    search_log = pd.DataFrame(
+        {
+            "search_id": ["s2029_001", "s2029_002"],
+            "source": ["pages", "docs"],
+            "query": ["demo query one", "demo query two"],
+            "date_searched": ["2029-01-01", "2029-01-01"],
+            "records_found": [8, 3],
+        }
+    )
+    binary = pd.DataFrame(
+        [
+            {"evidence_line": "ai_boys", "study_id": "demo", "label": HOSTILE_LABEL,
+             "outcome": "vertebral_deformity", "imaging": "dxa", "measure": "RR",
+             "events_treatment": 2, "n_treatment": 10, "events_control": 0, "n_control": 9,
+             "yi": 1.5, "vi": 2.0, "estimate": 4.48, "ci_low": 0.28, "ci_high": 71.4,
+             "status": "estimated", "note": "0.5 added to every cell of studies 0 (a zero cell)"},
+            {"evidence_line": "ai_older_men", "outcome": "fracture", "status": "no_data",
+             "note": "no included study of this line reports fractures"},
+        ],
+        columns=BINARY_COLUMNS,
+    )  # fmt: skip
+    agreement = {"numbers_used": 12, "cells_compared": 10, "agreed": 9, "disagreed": 1,
+                 "resolved": 1, "unresolved": 0, "uncovered": 2,
+                 "resolutions": {"first_kept": 1}, "require_second": False}  # fmt: skip
+    text = evidence_depth_md(
+        search_log=search_log,
+        pooled=pd.read_csv(paths["pooled"]),
+        effects=pd.read_csv(paths["effects"]),
+        binary=binary,
+        agreement=agreement,
+        reconciliation=pd.DataFrame(columns=["item_id", "resolution"]),
+        prepost_r=0.5,
+    )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")

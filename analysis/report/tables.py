@@ -119,10 +119,25 @@ def truthy(x: object) -> bool:
     return bool(x) and not pd.isna(x)  # type: ignore[arg-type]
 
 
+def effect_ci(est: object, lo: object, hi: object, scale: object, digits: int | None = None) -> str:
+    """``est [lo, hi]`` of an effect as read: a log ratio (scale ``log_ratio``) is written
+    back-transformed, as the ratio of means with its CI."""
+    if scale == "log_ratio":
+        vals = [
+            math.exp(float(x)) if x is not None and not pd.isna(x) else x  # type: ignore[arg-type]
+            for x in (est, lo, hi)
+        ]
+        return fmt_ci(vals[0], vals[1], vals[2], 2 if digits is None else digits)
+    return fmt_ci(est, lo, hi, digits)
+
+
 def unit_text(unit: object, scale: object) -> str:
-    """Unit shown after an effect: percentage points for the percent scale."""
+    """Unit shown after an effect: percentage points for the percent scale, "ratio of
+    means" for the log_ratio scale (written back-transformed)."""
     if scale == "percent":
         return "% points"
+    if scale == "log_ratio":
+        return "ratio of means"
     if unit is None or (isinstance(unit, float) and math.isnan(unit)):
         return ""
     return str(unit).replace("cm2", "cm²").replace("cm3", "cm³")
@@ -261,7 +276,7 @@ def studies_table(
             for _, e in eff.sort_values(["outcome", "scale"]).iterrows():
                 text = (
                     f"{md_escape(outcome_label(e['outcome']))}: "
-                    f"{md_escape(fmt_ci(e['yi'], e['ci_low'], e['ci_high']))} "
+                    f"{md_escape(effect_ci(e['yi'], e['ci_low'], e['ci_high'], e['scale']))} "
                     f"{md_escape(unit_text(e['unit'], e['scale']))}"
                 )
                 if pd.notna(e.get("timepoint_months")):
@@ -416,7 +431,7 @@ def sof_table(pooled: pd.DataFrame, grade: pd.DataFrame, effects: pd.DataFrame) 
                         eff["n_treatment"].fillna(0).sum() + eff["n_control"].fillna(0).sum()
                     )
                     effect = md_escape(
-                        fmt_ci(r["estimate"], r["ci_low"], r["ci_high"])
+                        effect_ci(r["estimate"], r["ci_low"], r["ci_high"], r["scale"])
                         + f" {unit_text(unit, r['scale'])}"
                     ) + ("" if truthy(r["pooled"]) else " (single study, not pooled)")
                     k, n = str(int(r["k"])), str(n_total) if n_total else "not reported"
@@ -651,6 +666,14 @@ def _setting(g: pd.Series) -> str:
     )
 
 
+def _range_text(estimates: pd.Series, scale: object, d: int) -> str:
+    """Lowest to highest estimate; a log ratio written as ratios (its null is 1, not 0)."""
+    lo, hi = float(estimates.min()), float(estimates.max())
+    if scale == "log_ratio":
+        return f"{fmt_num(math.exp(lo), 2)} to {fmt_num(math.exp(hi), 2)} (ratio)"
+    return f"{fmt_num(lo, d)} to {fmt_num(hi, d)}"
+
+
 def sensitivity_table(grid: pd.DataFrame, pooled: pd.DataFrame | None = None) -> str:
     """The sensitivity grid summarized per outcome x evidence line x scale (``tbl-sensitivity``).
 
@@ -683,7 +706,7 @@ def sensitivity_table(grid: pd.DataFrame, pooled: pd.DataFrame | None = None) ->
                 sel = sel.loc[sel[k] == v]
             if len(sel):
                 r = sel.iloc[0]
-                main = fmt_ci(r["estimate"], r["ci_low"], r["ci_high"], d)
+                main = effect_ci(r["estimate"], r["ci_low"], r["ci_high"], r["scale"], d)
         changed = g.loc[g["conclusion_changed"].map(truthy)]
         listed = "; ".join(_setting(c) for _, c in changed.head(5).iterrows())
         if len(changed) > 5:
@@ -697,9 +720,7 @@ def sensitivity_table(grid: pd.DataFrame, pooled: pd.DataFrame | None = None) ->
                 md_escape(main),
                 str(len(g)),
                 f"{kmin}" if kmin == kmax else f"{kmin}–{kmax}",
-                md_escape(
-                    f"{fmt_num(g['estimate'].min(), d)} to {fmt_num(g['estimate'].max(), d)}"
-                ),
+                md_escape(_range_text(g["estimate"], key.get("scale"), d)),
                 f"{int(g['excludes_zero'].map(truthy).sum())} of {len(g)}",
                 f"**{len(changed)}**: " + md_escape(listed) if len(changed) else "none",
             ]
@@ -792,6 +813,28 @@ def _single_study_text(
     if pd.isna(comparator) or not str(comparator).strip():
         return f" ({label})"
     return f" ({label}, vs {md_escape(_clip(str(comparator), 80))})"
+
+
+def _hormone_sentence(pooled: pd.DataFrame, line: str) -> str:
+    """The mechanism beside a line's bone result: the pooled hormone ratios (log_ratio scale,
+    written back-transformed), or nothing when the line has none pooled."""
+    rows = pooled.loc[
+        (pooled["evidence_line"] == line)
+        & (pooled["scale"] == "log_ratio")
+        & pooled["pooled"].map(truthy)
+    ].sort_values("outcome")
+    if rows.empty:
+        return ""
+    parts = [
+        f"{md_escape(outcome_label(r['outcome']).lower())} "
+        f"{md_escape(effect_ci(r['estimate'], r['ci_low'], r['ci_high'], 'log_ratio'))} "
+        f"(k = {int(r['k'])})"
+        for _, r in rows.iterrows()
+    ]
+    return (
+        " Hormones under the aromatase inhibitor, ratio of means after/before treatment "
+        "(pooled, 95% CI): " + "; ".join(parts) + "."
+    )
 
 
 def answer_text(
@@ -888,6 +931,7 @@ def answer_text(
                 + _direction(float(r["ci_low"]), float(r["ci_high"]))
                 + f".{more} "
                 + _line_certainty(grade, line, str(r["outcome"]))
+                + _hormone_sentence(pooled, line)
             )
             continue
         parts = []

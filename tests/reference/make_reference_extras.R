@@ -2,7 +2,12 @@
 #
 # Regenerate with (from the repository root):
 #     Rscript tests/reference/make_reference_extras.R
-# which writes tests/reference/metafor_extras.json. CI has no R: the tests read the JSON only.
+#     Rscript tests/reference/make_reference_extras.R --tight
+# which write tests/reference/metafor_extras.json (metafor's default control: what the engine's
+# control="metafor" reproduces) and tests/reference/metafor_extras_tight.json (every rma() call
+# with control = list(threshold = 1e-12, tol = 1e-12, maxiter = 10000), i.e. at the optimum:
+# what the engine's default reproduces; leave1out, cumul, regtest and trimfill refit with the
+# fitted model's control, trimfill gets it passed on). CI has no R: the tests read the JSON only.
 #
 # Every entry records the R call that produced it, and the file records R.version.string and
 # the metafor version. The input data (yi, vi, labels, groups) are written beside the results so
@@ -14,7 +19,10 @@ suppressPackageStartupMessages({
 })
 
 # jsonlite writes at most 15 significant digits (digits = NA): ample for 1e-10 relative checks.
-out_path <- "tests/reference/metafor_extras.json"
+tight <- "--tight" %in% commandArgs(trailingOnly = TRUE)
+out_path <- if (tight) "tests/reference/metafor_extras_tight.json" else
+  "tests/reference/metafor_extras.json"
+CONTROL <- if (tight) list(threshold = 1e-12, tol = 1e-12, maxiter = 10000) else list()
 
 # ---------------------------------------------------------------------------------------------
 # Data sets
@@ -100,13 +108,13 @@ subgroup_case <- function(name, method, test = "z") {
   ses <- c()
   for (lev in levels_g) {
     sel <- g == lev
-    fit <- rma(d$yi[sel], d$vi[sel], method = method, test = test)
+    fit <- rma(d$yi[sel], d$vi[sel], method = method, test = test, control = CONTROL)
     per_group[[lev]] <- fit_summary(fit)
     est <- c(est, as.numeric(fit$beta))
     ses <- c(ses, fit$se)
   }
-  between <- rma(est, sei = ses, method = "FE")
-  mixed <- rma(d$yi, d$vi, mods = ~ factor(g), method = method, test = test)
+  between <- rma(est, sei = ses, method = "FE", control = CONTROL)
+  mixed <- rma(d$yi, d$vi, mods = ~ factor(g), method = method, test = test, control = CONTROL)
   list(
     dataset = spec[1], groups = spec[2], method = method, test = test,
     call = paste0(
@@ -149,7 +157,7 @@ list_rma_columns <- function(res) {
 
 influence_case <- function(kind, dataset, method, test = "z", order = NULL) {
   d <- frames[[dataset]]
-  fit <- rma(d$yi, d$vi, method = method, test = test, slab = d$slab)
+  fit <- rma(d$yi, d$vi, method = method, test = test, slab = d$slab, control = CONTROL)
   if (kind == "leave1out") {
     res <- leave1out(fit)
     call <- paste0("leave1out(rma(yi, vi, method='", method, "', test='", test, "', slab=slab))")
@@ -188,7 +196,7 @@ cumul_cases <- list(
 
 regtest_case <- function(dataset, model, method = "REML", predictor = "sei", test = "z") {
   d <- frames[[dataset]]
-  fit <- rma(d$yi, d$vi, method = method, test = test)
+  fit <- rma(d$yi, d$vi, method = method, test = test, control = CONTROL)
   rt <- regtest(fit, model = model, predictor = predictor)
   list(
     dataset = dataset, model = model, method = method, predictor = predictor, test = test,
@@ -222,11 +230,11 @@ regtest_cases <- list(
 
 trimfill_case <- function(dataset, method, estimator, side = NULL) {
   d <- frames[[dataset]]
-  fit <- rma(d$yi, d$vi, method = method)
+  fit <- rma(d$yi, d$vi, method = method, control = CONTROL)
   tf <- if (is.null(side)) {
-    trimfill(fit, estimator = estimator)
+    trimfill(fit, estimator = estimator, control = CONTROL)
   } else {
-    trimfill(fit, estimator = estimator, side = side)
+    trimfill(fit, estimator = estimator, side = side, control = CONTROL)
   }
   side_arg <- if (is.null(side)) "" else paste0(", side='", side, "'")
   list(
@@ -269,6 +277,7 @@ trimfill_cases <- list(
 reference <- list(
   provenance = list(
     script = "tests/reference/make_reference_extras.R",
+    control = if (tight) "rma(..., control = list(threshold = 1e-12, tol = 1e-12, maxiter = 10000)) in every call" else "metafor defaults",
     r_version = R.version.string,
     metafor_version = as.character(packageVersion("metafor")),
     metadat_version = as.character(packageVersion("metadat"))

@@ -2,7 +2,16 @@
 #
 # Regenerate (needs R with metafor 3.8-1, metadat and jsonlite; CI does not run this):
 #   Rscript tests/reference/make_reference_pooling.R
-# Writes tests/reference/metafor_pooling.json next to this script.
+# Writes two files next to this script:
+#   metafor_pooling.json        metafor's default control (what control="metafor" reproduces)
+#   metafor_pooling_tight.json  tight control, i.e. the optimum (what the engine's default hits):
+#     rma(..., control = list(threshold = 1e-12, tol = 1e-12, maxiter = 10000))
+#     confint(res, control = list(tol = 1e-12, maxiter = 10000))
+#   threshold is Fisher scoring's (REML, ML, EB) stop on the change in tau2; tol is uniroot's
+#   tolerance (PM, and the Q-profile CI in confint) and ll0check's; maxiter caps both.
+#   Where Fisher scoring still fails to settle (rounding noise above 1e-12 for large tau2,
+#   or an oscillating update) the tight file retries with stepadj = 0.5, metafor's own remedy,
+#   and records the control used in "control".
 #
 # For every case (published metadat data sets plus constructed edge cases) and every
 # method x test, the script records rma() output, confint() (Q-profile CI of tau2, I2, H2),
@@ -20,14 +29,40 @@ tests <- c("z", "knha", "adhoc")
 
 num <- function(x) if (is.null(x) || length(x) == 0) NA_real_ else unname(as.numeric(x))
 
+TIGHT <- list(threshold = 1e-12, tol = 1e-12, maxiter = 10000)
+TIGHT_CI <- list(tol = 1e-12, maxiter = 10000)
+tight <- FALSE  # set per output file below
+
+ctrl_text <- function(ctrl) {
+  if (length(ctrl) == 0) return("")
+  paste0(", control = list(", paste(names(ctrl), sapply(ctrl, format), sep = " = ",
+                                    collapse = ", "), ")")
+}
+
+fit_rma <- function(yi, vi, method, test, mods = NULL, data = NULL) {
+  ctrl <- if (tight) TIGHT else list()
+  fit <- function(ctrl) {
+    if (is.null(mods)) suppressWarnings(rma(yi, vi, method = method, test = test, control = ctrl))
+    else suppressWarnings(rma(yi, vi, mods = mods, data = data, method = method, test = test,
+                              control = ctrl))
+  }
+  res <- tryCatch(fit(ctrl), error = function(e) e)
+  if (tight && inherits(res, "error")) {
+    ctrl <- c(TIGHT, stepadj = 0.5)
+    res <- tryCatch(fit(ctrl), error = function(e) e)
+  }
+  list(res = res, ctrl = ctrl)
+}
+
 fit_one <- function(yi, vi, method, test) {
-  call <- sprintf('rma(yi, vi, method = "%s", test = "%s")', method, test)
-  res <- tryCatch(suppressWarnings(rma(yi, vi, method = method, test = test)),
-                  error = function(e) e)
+  f <- fit_rma(yi, vi, method, test)
+  res <- f$res
+  call <- sprintf('rma(yi, vi, method = "%s", test = "%s"%s)', method, test, ctrl_text(f$ctrl))
   if (inherits(res, "error")) {
     return(list(method = method, test = test, call = call, error = conditionMessage(res)))
   }
-  ci <- tryCatch(suppressWarnings(confint(res)), error = function(e) NULL)
+  ci <- tryCatch(suppressWarnings(if (tight) confint(res, control = TIGHT_CI) else confint(res)),
+                 error = function(e) NULL)
   pr <- predict(res)
   random <- if (is.null(ci)) matrix(NA_real_, 4, 3) else ci$random
   list(
@@ -56,6 +91,7 @@ make_case <- function(name, source, yi, vi) {
   list(name = name, source = source, k = length(yi), yi = yi, vi = vi, fits = fits)
 }
 
+build_cases <- function() {
 cases <- list()
 add <- function(name, source, dat) {
   cases[[length(cases) + 1]] <<- make_case(name, source, dat$yi, dat$vi)
@@ -93,6 +129,7 @@ add("collins1985a_OR",
     escalc("OR", ai = b.xti, n1i = nti, ci = b.xci, n2i = nci, data = dat.collins1985a))
 add("pritz1997_PLO", 'escalc("PLO", xi=xi, ni=ni, data=dat.pritz1997)',
     escalc("PLO", xi = xi, ni = ni, data = dat.pritz1997))
+add("raudenbush1985_SMD", "dat.raudenbush1985 (yi, vi as published: SMD)", dat.raudenbush1985)
 
 # ---- constructed edge cases ----
 edge <- function(name, source, yi, vi) {
@@ -112,17 +149,19 @@ edge("vi_equal", "all vi equal",
      c(0.31, -0.12, 0.45, 0.08, 0.66, 0.20, -0.05, 0.52), rep(0.05, 8))
 edge("large_tau2", "heterogeneity far above the sampling variances",
      c(-8.1, 3.4, 12.7, -2.2, 6.9, 0.4, 15.3, -11.8), c(0.5, 0.8, 0.3, 1.1, 0.6, 0.9, 0.4, 0.7))
+cases
+}
 
-# ---- meta-regression: dat.bcg, log RR on absolute latitude ----
-dat <- escalc("RR", ai = tpos, bi = tneg, ci = cpos, di = cneg, data = dat.bcg)
+build_regression <- function(dat) {
+
 regs <- list()
 for (spec in list(list(mods = "~ ablat", cols = "ablat"),
                   list(mods = "~ ablat + year", cols = c("ablat", "year")))) {
   for (m in methods) for (t in c("z", "knha")) {
-    call <- sprintf('rma(yi, vi, mods = %s, data = dat, method = "%s", test = "%s")',
-                    spec$mods, m, t)
-    res <- tryCatch(suppressWarnings(rma(yi, vi, mods = as.formula(spec$mods), data = dat,
-                                         method = m, test = t)), error = function(e) e)
+    f <- fit_rma(dat$yi, dat$vi, m, t, mods = as.formula(spec$mods), data = dat)
+    res <- f$res
+    call <- sprintf('rma(yi, vi, mods = %s, data = dat, method = "%s", test = "%s"%s)',
+                    spec$mods, m, t, ctrl_text(f$ctrl))
     if (inherits(res, "error")) {
       regs[[length(regs) + 1]] <- list(call = call, error = conditionMessage(res))
       next
@@ -138,9 +177,25 @@ for (spec in list(list(mods = "~ ablat", cols = "ablat"),
     )
   }
 }
+regs
+}
 
+# ---- meta-regression: dat.bcg, log RR on absolute latitude ----
+dat <- escalc("RR", ai = tpos, bi = tneg, ci = cpos, di = cneg, data = dat.bcg)
+
+script_dir <- tryCatch(dirname(normalizePath(sys.frame(1)$ofile)), error = function(e) {
+  args <- commandArgs(trailingOnly = FALSE)
+  f <- sub("^--file=", "", args[grep("^--file=", args)])
+  if (length(f)) dirname(normalizePath(f)) else "tests/reference"
+})
+
+for (tight in c(FALSE, TRUE)) {
+
+cases <- build_cases()
+regs <- build_regression(dat)
 out <- list(
   generated_by = "tests/reference/make_reference_pooling.R",
+  control = if (tight) "tight: control = list(threshold = 1e-12, tol = 1e-12, maxiter = 10000); confint(..., control = list(tol = 1e-12, maxiter = 10000))" else "metafor defaults",
   R_version = R.version.string,
   metafor_version = as.character(packageVersion("metafor")),
   metadat_version = as.character(packageVersion("metadat")),
@@ -151,10 +206,6 @@ out <- list(
                     fits = regs)
 )
 
-script_dir <- tryCatch(dirname(normalizePath(sys.frame(1)$ofile)), error = function(e) {
-  args <- commandArgs(trailingOnly = FALSE)
-  f <- sub("^--file=", "", args[grep("^--file=", args)])
-  if (length(f)) dirname(normalizePath(f)) else "tests/reference"
-})
 writeLines(toJSON(out, digits = NA, auto_unbox = TRUE, na = "null", null = "null", pretty = TRUE),
-           file.path(script_dir, "metafor_pooling.json"))
+           file.path(script_dir, if (tight) "metafor_pooling_tight.json" else "metafor_pooling.json"))
+}

@@ -11,6 +11,7 @@ validate(config, "../../config/config.schema.yaml")
 # to the code reruns what it affects (Snakemake's code trigger sees only the script).
 EFFECTS_CODE = [
     "analysis/harmonize.py",
+    "analysis/hormone_response.py",
     "analysis/conversions.py",
     "analysis/effect_sizes.py",
     "analysis/units.py",

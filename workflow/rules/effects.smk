@@ -69,3 +69,24 @@ rule hormone_changes:
         "../envs/analysis.yaml"
     script:
         "../scripts/hormone_changes.py"
+
+
+rule binary_outcomes:
+    # Vertebral deformities (and fractures): risk ratio and risk difference per study, zero
+    # cells as metafor; "no data" where an evidence line reports none.
+    input:
+        validated=rules.validate.output.validated,
+        events="data/raw/arm_events.csv",
+        arms="data/raw/arms.csv",
+        studies="data/raw/studies.csv",
+        code=["analysis/binary.py", "analysis/effect_sizes.py"],
+    output:
+        binary="data/processed/effects/binary.csv",
+    log:
+        "logs/binary_outcomes.log",
+    conda:
+        "../envs/analysis.yaml"
+    params:
+        config=config_subset("pooling"),
+    script:
+        "../scripts/binary_outcomes.py"

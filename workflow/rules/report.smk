@@ -10,6 +10,7 @@ REPORT_TABLES = [
     "sensitivity",
     "derivations",
     "methods",
+    "bayes",
 ]
 REPORT_FIGURES = ["prisma", "rob", "cases-bmd", "bmd-vs-estradiol"]
 PROCESSED_FOR_REPORT = [
@@ -20,10 +21,13 @@ PROCESSED_FOR_REPORT = [
     "data/processed/effects/hormone_changes.csv",
     "data/processed/pool/pooled.csv",
     "data/processed/pool/weights.csv",
+    "data/processed/pool/bayes.csv",
     "data/processed/cases/patient_changes.csv",
     "data/processed/cases/summary.csv",
     "data/processed/regression/bmd_vs_estradiol.csv",
     "data/processed/sensitivity/grid.csv",
+    "data/processed/effects/binary.csv",
+    "data/processed/validate/extraction_agreement.json",
 ]
 
 
@@ -63,6 +67,42 @@ rule report_tables:
         "../scripts/report_tables.py"
 
 
+rule report_evidence_depth:
+    input:
+        validated=rules.validate.output.validated,
+        search_log="data/raw/search_log.csv",
+        reconciliation="data/raw/reconciliation.csv",
+        pooled="data/processed/pool/pooled.csv",
+        effects="data/processed/effects/effects.csv",
+        binary=rules.binary_outcomes.output.binary,
+        agreement=rules.extraction_agreement.output.agreement,
+        code="analysis/report/evidence_depth.py",
+    output:
+        md="reports/tables/evidence-depth.md",
+    log:
+        "logs/report/evidence_depth.log",
+    conda:
+        "../envs/analysis.yaml"
+    params:
+        config=config_subset("prepost_r"),
+    script:
+        "../scripts/report_evidence_depth.py"
+
+
+rule report_bayes:
+    input:
+        bayes=rules.pool.output.bayes,
+        code="analysis/bayes.py",
+    output:
+        table="reports/tables/bayes.md",
+    log:
+        "logs/report/bayes.log",
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/report_bayes.py"
+
+
 rule report_provenance:
     # The SHA-256 of every input of the analysis: raw tables, configuration, processed files.
     input:
@@ -93,6 +133,7 @@ rule report:
         templates=["reports/templates/report.css", "reports/templates/typst-header.typ"],
         tables=expand("reports/tables/{name}.md", name=REPORT_TABLES),
         provenance=rules.report_provenance.output.provenance,
+        evidence_depth=rules.report_evidence_depth.output.md,
         forest=rules.figure_forest.output.manifest,
         snippets=expand("reports/tables/fig-{name}.md", name=REPORT_FIGURES),
         figures=expand("reports/figures/{name}.png", name=REPORT_FIGURES),

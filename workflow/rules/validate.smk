@@ -59,3 +59,29 @@ rule validate_cases:
         "../envs/analysis.yaml"
     script:
         "../scripts/validate.py"
+
+
+rule extraction_agreement:
+    # Every number the synthesis uses against the second, independent extraction; with
+    # extraction.require_second on, an uncovered or unreconciled number stops the run.
+    input:
+        validated=rules.validate.output.validated,
+        arm_outcomes="data/raw/arm_outcomes.csv",
+        contrasts="data/raw/contrasts.csv",
+        arms="data/raw/arms.csv",
+        patient_observations="data/raw/patient_observations.csv",
+        arm_events="data/raw/arm_events.csv",
+        second="data/raw/extraction_2.csv",
+        reconciliation="data/raw/reconciliation.csv",
+        code="analysis/extraction.py",
+    output:
+        agreement="data/processed/validate/extraction_agreement.json",
+        compared="data/processed/validate/extraction_items.csv",
+    log:
+        "logs/extraction_agreement.log",
+    conda:
+        "../envs/analysis.yaml"
+    params:
+        config=config_subset("extraction"),
+    script:
+        "../scripts/extraction_agreement.py"

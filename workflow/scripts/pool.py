@@ -10,5 +10,6 @@ with steps.logged(snakemake.log[0]):
         pooled=snakemake.output.pooled,
         weights=snakemake.output.weights,
         small_study=snakemake.output.small_study,
+        bayes=snakemake.output.bayes,
         config=snakemake.params.config,
     )
