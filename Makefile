@@ -36,7 +36,7 @@ JOB_PACKAGES := snakemake plotnine nbformat docutils urllib3 requests jinja2 sma
 	traitlets fastjsonschema yte dpath PIL platformdirs markupsafe certifi
 
 .DEFAULT_GOAL := help
-.PHONY: help setup pipeline test lint diff lock clean-venv
+.PHONY: help setup pipeline test lint diff lock clean-venv mutation
 
 help: ## list the targets with what each does (the default)
 	@echo "usage: make TARGET   (times: a 2-core machine, see README)"
@@ -95,3 +95,10 @@ lock: ## regenerate requirements.lock and requirements-uv.lock (uv from PATH or 
 
 clean-venv: ## delete .venv (the next target that needs it sets it up again)
 	rm -rf $(VENV)
+
+# Mutation testing with mutmut (docs/testing.md): slow, so not part of `make test`. One
+# module at a time: make mutation MODULES=cases. Prints each module's score.
+MODULES ?= harmonize conversions validate cases pooling tau2 heterogeneity effect_sizes
+mutation: setup ## mutation scores per module (slow; MODULES=cases for one), docs/testing.md
+	for m in $(MODULES); do $(BIN)/mutmut run "analysis.$$m.*" > /dev/null || exit 1; done
+	$(BIN)/python tests/mutation_score.py $(MODULES)
