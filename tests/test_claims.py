@@ -88,8 +88,8 @@ def test_a_finding_reads_the_same_in_answer_sof_studies_and_sensitivity():
         if not text.startswith("⊕") and not text.startswith("not rated"):
             texts.setdefault(fid, set()).add(text)
     assert all(len(v) == 1 for v in texts.values()), {k: v for k, v in texts.items() if len(v) > 1}
-    start = html.index('class="callout callout-note"')
-    answer = {c[0] for c in _html_claims(html[start : html.index("<section id=", start)])}
+    start = html.index('<section id="the-answer"')
+    answer = {c[0] for c in _html_claims(html[start : html.index("<section id=", start + 1)])}
     studies = {c[0] for c in _html_claims(_section(html, "included-studies"))}
     sof = {c[0] for c in _html_claims(_section(html, "summary-of-findings"))}
     assert "ai_boys:bmc_distal_tibia:absolute" in answer & studies & sof

@@ -60,7 +60,7 @@ def test_cross_references_become_numbered_links_in_html(demo):
     for target, _ in links:
         assert f'id="{target}"' in html
     # numbering follows document order: PRISMA is the first figure, the study table the first
-    assert ("fig-prisma", "Figure 1") in links and ("tbl-studies", "Table 2") in links
+    assert ("fig-prisma", "Figure 1") in links and ("tbl-studies", "Table 1") in links
     assert "<strong>Figure 1:</strong> Demo fig-prisma" in html
 
 

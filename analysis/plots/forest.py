@@ -868,7 +868,14 @@ def summary_plot(
             + "Squares: single studies (sized by weight where pooled); diamonds: pooled results "
             "only, within one evidence line, never across lines."
             + (
-                " Ratios of means on a log axis, written as ratios (1: no difference)."
+                " Ratios of means on a log axis, written as ratios (1: no difference)"
+                + (
+                    "; where no control arm reports the outcome (route w) the ratio is "
+                    "follow-up over baseline within the treated arm, not treatment over control."
+                    if "route" in effects
+                    and ((effects["scale"] == "log_ratio") & (effects["route"] == "w")).any()
+                    else "."
+                )
                 if (effects["scale"] == "log_ratio").any()
                 else ""
             )

@@ -235,7 +235,13 @@ def forest_figures(
             )
             caption = (
                 f"Summary forest plot: {scope}, grouped by evidence line and outcome; "
-                "differences are treatment minus control. "
+                "differences are treatment minus control"
+                + (
+                    "; ratios of means are follow-up over baseline within the treated arm "
+                    "where no control arm reports the outcome. "
+                    if (part["scale"] == "log_ratio").any()
+                    else ". "
+                )
                 + (
                     f"{n_pooled} outcome(s) pooled within a line (diamonds)."
                     if n_pooled
