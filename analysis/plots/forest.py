@@ -530,16 +530,20 @@ def forest_plot(
         x="",
         y="",
     )
-    p += theme_report(FS) + theme(
+    return p + _table_theme(fig_width, max(2.4, 0.2 * (n_rows + 0.8) + 1.0))
+
+
+def _table_theme(width: float, height: float):
+    """The report theme for a forest plot drawn as a table: no axes, grid or legend."""
+    return theme_report(FS) + theme(
         axis_text=element_blank(),
         axis_ticks=element_blank(),
         axis_title=element_blank(),
         panel_grid=element_blank(),
         panel_border=element_blank(),
-        figure_size=(fig_width, max(2.4, 0.2 * (n_rows + 0.8) + 1.0)),
+        figure_size=(width, height),
         legend_position="none",
     )
-    return p
 
 
 def arm_columns(
@@ -885,13 +889,4 @@ def summary_plot(
         x="",
         y="",
     )
-    p += theme_report(FS) + theme(
-        axis_text=element_blank(),
-        axis_ticks=element_blank(),
-        axis_title=element_blank(),
-        panel_grid=element_blank(),
-        panel_border=element_blank(),
-        figure_size=(fig_width, 0.19 * (-y + 2) + 1.2),
-        legend_position="none",
-    )
-    return p
+    return p + _table_theme(fig_width, 0.19 * (-y + 2) + 1.2)
