@@ -185,6 +185,7 @@ _INT64 = 2**63 - 1
 # points and the line/paragraph separators.
 _REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
 _ALLOWED_CONTROLS = frozenset("\n")
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # File limits: a raw table is a small hand-made CSV. The reader stops at these rather than
 # reading a device or a runaway file into memory.
 MAX_FILE_BYTES = 20_000_000
@@ -235,7 +236,9 @@ class RawDataError(ValueError):
 def load_schema(path: str | Path | None = None) -> dict[str, Any]:
     """Read the data contract (by default ``analysis/schema/raw_tables.yaml``)."""
     with open(SCHEMA_PATH if path is None else path, encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
+        # libyaml's safe loader when PyYAML has it: the same documents, ten times faster
+        # than the pure-Python one, which took two thirds of a validation of the shipped data.
+        return yaml.load(handle, Loader=_SAFE_LOADER)
 
 
 def validate_raw(
@@ -599,6 +602,8 @@ class _Validator:
 
         The character is named by its code point, never printed: a U+202E would reverse the
         message itself."""
+        if value.isascii() and value.isprintable():
+            return False  # printable ASCII holds no character of a refused category
         for position, char in enumerate(value, start=1):
             if char in _ALLOWED_CONTROLS or (
                 char == "\r" and value[position : position + 1] == "\n"
