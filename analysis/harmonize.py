@@ -239,6 +239,7 @@ def _arm_stat(
     n = _arm_n(row, arm_n, trail)
     mean, sd = _num(row, "mean"), _num(row, "sd")
     cells = _cells(table, row, "mean") if mean is not None else []
+    sd_cells = _cells(table, row, "sd") if sd is not None else []  # not an SD from quartiles
     quartiles = all(_num(row, c) is not None for c in ("median", "q1", "q3"))
     if mean is None and quartiles and n is not None and n >= 5:
         # Wan et al. need both quartiles (a median alone gives nothing) and n >= 5.
@@ -257,8 +258,7 @@ def _arm_stat(
     if mean is None or n is None or not math.isfinite(mean) or n < 2:
         return None  # one man's value has no SD or SE (_why_not names the reason)
     if sd is not None:
-        cells = cells + _cells(table, row, "sd")
-        return _ArmStat(mean, sd, n, trail, cells)
+        return _ArmStat(mean, sd, n, trail, cells + sd_cells)
     se: float | None = None
     se_cells: list[str] = []
     if _num(row, "se") is not None:
