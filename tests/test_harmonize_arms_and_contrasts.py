@@ -380,10 +380,11 @@ def test_hormone_changes_tabulate_each_arm_from_baseline_to_its_latest_follow_up
         ("s0", "ai", "testosterone", 6, "final", 15.0, "nmol/L", "PMID:9"),  # 3: no baseline
         ("s0", "placebo", "estradiol", 0, "baseline", 14.0, "pg/mL", "PMID:9"),  # 4
         ("s0", "placebo", "estradiol", 6, "percent_change", -3.0, "percent", "PMID:9"),  # 5
-        # s1 ai: a final listed before the baseline, and a final and a change at 12 months
-        ("s1", "ai", "estradiol", 12, "final", 12.0, "pg/mL", "PMID:2"),  # 6
-        ("s1", "ai", "estradiol", 0, "baseline", 15.0, "pg/mL", "PMID:1"),  # 7
-        ("s1", "ai", "estradiol", 12, "change", -2.0, "pg/mL", "PMID:1"),  # 8
+        # s1 ai: a change and a final at 12 months (the final is used), listed before the
+        # baseline
+        ("s1", "ai", "estradiol", 12, "change", -2.0, "pg/mL", "PMID:1"),  # 6
+        ("s1", "ai", "estradiol", 12, "final", 12.0, "pg/mL", "PMID:2"),  # 7
+        ("s1", "ai", "estradiol", 0, "baseline", 15.0, "pg/mL", "PMID:1"),  # 8
         ("s1", "ai", "estradiol", 6, "final", 13.0, "pg/mL", "PMID:1"),  # 9
         # s1 ai testosterone: baseline in ng/dL, a change at one month in nmol/L
         ("s1", "ai", "testosterone", 0, "baseline", 319.0, "ng/dL", "PMID:1"),  # 10
@@ -413,7 +414,7 @@ def test_hormone_changes_tabulate_each_arm_from_baseline_to_its_latest_follow_up
          "unit": "pmol/L", "unit_reported": "pg/mL", "factor_baseline": PG_ML,
          "factor_follow_up": PG_ML, "baseline": 15 * PG_ML, "follow_up": 12 * PG_ML,
          "months": 12.0, "change": -3 * PG_ML, "percent_change": -20.0,
-         "follow_up_measure": "final", "source_rows": "arm_outcomes.csv:7;arm_outcomes.csv:6",
+         "follow_up_measure": "final", "source_rows": "arm_outcomes.csv:8;arm_outcomes.csv:7",
          "sources": "PMID:1;PMID:2"},
         {**common, "arm": "ai", "role": "treatment", "compared": True, "outcome": "testosterone",
          "unit": "nmol/L", "unit_reported": "ng/dL;nmol/L", "factor_baseline": NG_DL,
