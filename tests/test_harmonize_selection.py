@@ -392,3 +392,157 @@ def test_route_c_on_the_percent_scale_records_the_difference_of_percent_changes(
     # R: 100 * (0.97 / 1.00 - 1) - 100 * (1.03 / 1.02 - 1)
     assert last["value"] == pytest.approx(-3.98039215686274428, rel=1e-12)
     assert effects.set_index("scale").loc["percent", "yi"] == last["value"]
+
+
+# --- compute_effects: the records it writes, and what it reads from which study
+
+
+def tables(studies, arms, risk, arm_rows, contrast_rows, outcomes=("bmd_lumbar_spine",)):
+    """compute_effects on several studies; ``studies``: (id, design), ``arms``:
+    (study, arm, role, n randomized), ``risk``: (study, domain, judgement)."""
+    study_frame = pd.DataFrame([{"study_id": s, "label": f"{s.upper()} 2010", "year": 2010,
+                                 "design": d, "evidence_line": "ai_older_men"}
+                                for s, d in studies])  # fmt: skip
+    arm_frame = pd.DataFrame(arms, columns=["study_id", "arm", "role", "n_randomized"])
+    arm_frame["n_randomized"] = arm_frame["n_randomized"].astype("Int64")
+    arm_frame["source_row"] = np.arange(2, len(arm_frame) + 2)
+    risk_frame = pd.DataFrame(risk, columns=["study_id", "domain", "judgement"])
+    units = {"bmd_lumbar_spine": "g/cm2", "estradiol": "pmol/L"}
+    con = _frame(contrast_rows, [*CONTRAST_COLUMNS, "reported_text", "source", "location"])
+    return compute_effects(
+        canonical_units(_frame(arm_rows, AO_COLUMNS), units), arm_frame, con, study_frame,
+        risk_frame, r=0.5, outcomes=list(outcomes), units=units,
+    )  # fmt: skip
+
+
+def test_an_effect_record_carries_the_study_the_converted_values_and_the_overall_risk():
+    # a reported difference in estradiol in pg/mL, converted to pmol/L: 1 pg/mL = 1000 / 272.38
+    # pmol/L (estradiol 272.38 g/mol, PubChem CID 5757)
+    difference = contrast(outcome="estradiol", unit="pg/mL", estimate=-5.0, se=2.0)
+    effects, ledger, _, missing = tables(
+        [("s1", "rct")], [("s1", "ai", "treatment", 40), ("s1", "placebo", "control", 38)],
+        [("s1", "randomization", "low"), ("s1", "overall", "some_concerns"),
+         ("s1", "missing_data", "high")],
+        [], [difference], outcomes=["estradiol"],
+    )  # fmt: skip
+    assert effects.to_dict("records") == [{
+        "study_id": "s1", "label": "S1 2010", "year": 2010, "evidence_line": "ai_older_men",
+        "design": "rct", "outcome": "estradiol", "scale": "absolute", "unit": "pmol/L",
+        # R: f <- 1000/272.38; c(-5*f, (2*f)^2, 2*f, -5*f - qnorm(.975)*2*f, -5*f + qnorm(.975)*2*f)
+        "yi": pytest.approx(-18.356707540935457, rel=TIGHT),
+        "vi": pytest.approx(53.914993878949872, rel=TIGHT),
+        "sei": pytest.approx(7.342683016374183, rel=TIGHT),
+        "ci_low": pytest.approx(-32.748101802922776, rel=TIGHT),
+        "ci_high": pytest.approx(-3.965313278948134, rel=TIGHT),
+        "n_treatment": 40, "n_control": 38, "derived": False,
+        "derivation_ids": "s1:estradiol:absolute:01", "rob_overall": "some_concerns",
+        "route": "a", "timepoint_months": 12.0, "note": "",
+    }]  # fmt: skip
+    assert ledger["derivation_id"].tolist() == ["s1:estradiol:absolute:01"]
+    assert missing.to_dict("records") == [{
+        "study_id": "s1", "label": "S1 2010", "evidence_line": "ai_older_men",
+        "outcome": "estradiol", "scale": "percent", "timepoint_months": 12.0,
+        "reason": NO_PERCENT_ROWS,
+    }]  # fmt: skip
+
+
+def test_an_effect_without_weight_is_listed_with_the_study_and_its_reason():
+    effects, _, _, missing = tables(
+        [("s1", "rct")], [("s1", "ai", "treatment", 30), ("s1", "placebo", "control", 30)],
+        [("s1", "overall", "low")],
+        [arm("ai", "change", 12, n=30, mean=-0.02, sd=0.0),
+         arm("placebo", "change", 12, n=30, mean=0.01, sd=0.0)],
+        [],
+    )  # fmt: skip
+    assert effects.empty
+    assert missing.sort_values("scale").to_dict("records") == [
+        {"study_id": "s1", "label": "S1 2010", "evidence_line": "ai_older_men",
+         "outcome": "bmd_lumbar_spine", "scale": "absolute", "timepoint_months": 12.0,
+         "reason": "zero variance: the SDs or SEs of the arms are 0, so the effect has no "
+                   "weight (check the reported spread)"},
+        {"study_id": "s1", "label": "S1 2010", "evidence_line": "ai_older_men",
+         "outcome": "bmd_lumbar_spine", "scale": "percent", "timepoint_months": 12.0,
+         "reason": NO_PERCENT_ROWS},
+    ]  # fmt: skip
+
+
+def test_only_controlled_studies_chosen_arms_and_wanted_outcomes_are_read():
+    def at(study, arm_name, measure, t, outcome="bmd_lumbar_spine", **values):
+        unit = "pmol/L" if outcome == "estradiol" else "g/cm2"
+        return {**arm(arm_name, measure, t, unit=unit, **values), "study_id": study,
+                "outcome": outcome}  # fmt: skip
+
+    def between(study, outcome="bmd_lumbar_spine", **values):
+        unit = "pmol/L" if outcome == "estradiol" else "g/cm2"
+        return {**contrast(unit=unit, **values), "study_id": study, "outcome": outcome}
+
+    effects, _, words, missing = tables(
+        [("s0", "rct"), ("s1", "rct"), ("s2", "case_series"), ("s3", "rct"), ("s4", "rct")],
+        [("s0", "ai", "treatment", 30), ("s0", "placebo", "control", 30),
+         ("s1", "ai", "treatment", 30), ("s1", "ai_high", "treatment", 30),
+         ("s1", "placebo", "control", 30), ("s2", "ai", "treatment", 5),
+         ("s3", "ai", "treatment", 20), ("s3", "placebo", "control", 20)],
+        [("s1", "overall", "low")],
+        [  # s0: only the values at the start (a baseline given as a final value at 0)
+         at("s0", "ai", "final", 0, n=30, mean=1.0, sd=0.1),
+         at("s0", "placebo", "final", 0, n=30, mean=1.0, sd=0.1),
+         # s1: an outcome not asked for, and an arm its contrasts do not compare
+         at("s1", "ai", "change", 12, "estradiol", n=30, mean=-20.0, sd=5.0),
+         at("s1", "placebo", "change", 12, "estradiol", n=30, mean=1.0, sd=5.0),
+         at("s1", "ai_high", "change", 24, n=30, mean=-0.05, sd=0.04),
+         # s3: a follow-up of one month
+         at("s3", "ai", "change", 1, n=20, mean=-0.01, sd=0.02),
+         at("s3", "placebo", "change", 1, n=20, mean=0.0, sd=0.02)],
+        [between("s1", "estradiol", estimate=-20.0, se=3.0),
+         {**between("s1", measure="reported_in_words"), "reported_text": "BMD fell",
+          "source": "PMID:1", "location": "Results"},
+         between("s1", estimate=-0.03, se=0.01),
+         between("s2", estimate=-0.04, se=0.01),
+         between("s4", t=6, estimate=-0.02, se=0.01)],  # s4: no arms listed
+    )  # fmt: skip
+    got = effects[["study_id", "scale", "route", "timepoint_months", "n_treatment", "note"]]
+    assert got.astype(object).where(got.notna(), None).to_numpy().tolist() == [
+        ["s1", "absolute", "a", 12.0, 30, "several treatment arms: ai used (named by its "
+                                          "contrasts)"],
+        ["s3", "absolute", "b", 1.0, 20, ""],
+        ["s4", "absolute", "a", 6.0, None, ""],
+    ]  # fmt: skip
+    assert set(effects["outcome"]) == {"bmd_lumbar_spine"}
+    assert missing[["study_id", "outcome", "scale", "reason"]].to_numpy().tolist() == [
+        ["s1", "bmd_lumbar_spine", "percent", NO_PERCENT_ROWS],
+        ["s3", "bmd_lumbar_spine", "percent",
+         "no arm-level percent_change or final values at 1 months"],
+        ["s4", "bmd_lumbar_spine", "percent",
+         "no arm-level percent_change or final values at 6 months"],
+    ]  # fmt: skip
+    assert words.drop(columns="p_value").to_dict("records") == [{
+        "study_id": "s1", "label": "S1 2010", "evidence_line": "ai_older_men",
+        "outcome": "bmd_lumbar_spine", "timepoint_months": 12.0, "reported_text": "BMD fell",
+        "p_value_bound": None, "source": "PMID:1", "location": "Results",
+    }]  # fmt: skip
+    assert words["p_value"].isna().all()
+
+
+MD_REFERENCE = "metafor escalc(measure='MD'); Handbook 6.5.1.1"
+
+
+@pytest.mark.parametrize(
+    ("route", "arm_rows", "method", "n"),
+    [
+        ("b", [arm("ai", "change", 12, n=30, mean=-0.02, sd=0.04),
+               arm("placebo", "change", 12, n=32, mean=0.01, sd=0.05)], "md_of_changes", (30, 32)),
+        ("c", route_c_rows(), "md_of_changes", (28, 31)),
+        ("d", [arm("ai", "final", 12, n=30, mean=0.98, sd=0.12),
+               arm("placebo", "final", 12, n=29, mean=1.02, sd=0.11)], "md_of_final_values",
+         (30, 29)),
+    ],
+)  # fmt: skip
+def test_the_mean_difference_step_names_its_route_method_and_arm_sizes(route, arm_rows, method, n):
+    effects, ledger, *_ = run(arm_rows)
+    e = effects.set_index("scale").loc["absolute"]
+    assert e["route"] == route
+    step = ledger.set_index("derivation_id").loc[e["derivation_ids"].split(";")[-1]]
+    assert (step["method"], step["reference"]) == (method, MD_REFERENCE)
+    assert json.loads(step["assumptions"]) == {
+        "route": route, "vi": "sd_t^2/n_t + sd_c^2/n_c", "n_treatment": n[0], "n_control": n[1],
+    }  # fmt: skip
