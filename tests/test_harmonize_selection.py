@@ -438,7 +438,13 @@ def test_an_effect_record_carries_the_study_the_converted_values_and_the_overall
         "derivation_ids": "s1:estradiol:absolute:01", "rob_overall": "some_concerns",
         "route": "a", "timepoint_months": 12.0, "note": "",
     }]  # fmt: skip
-    assert ledger["derivation_id"].tolist() == ["s1:estradiol:absolute:01"]
+    assert ledger.to_dict("records") == [{
+        "derivation_id": "s1:estradiol:absolute:01", "study_id": "s1", "outcome": "estradiol",
+        "scale": "absolute", "step": 1, "method": "reported_difference",
+        "inputs": "contrasts.csv:2:estimate;contrasts.csv:2:se",
+        "assumptions": '{"route": "a"}', "value": pytest.approx(-18.356707540935457, rel=TIGHT),
+        "reference": "",
+    }]  # fmt: skip
     assert missing.to_dict("records") == [{
         "study_id": "s1", "label": "S1 2010", "evidence_line": "ai_older_men",
         "outcome": "estradiol", "scale": "percent", "timepoint_months": 12.0,
@@ -447,15 +453,17 @@ def test_an_effect_record_carries_the_study_the_converted_values_and_the_overall
 
 
 def test_an_effect_without_weight_is_listed_with_the_study_and_its_reason():
+    # s1's arms report SDs of 0; s2, after it, reports a usable difference
     effects, _, _, missing = tables(
-        [("s1", "rct")], [("s1", "ai", "treatment", 30), ("s1", "placebo", "control", 30)],
+        [("s1", "rct"), ("s2", "rct")],
+        [("s1", "ai", "treatment", 30), ("s1", "placebo", "control", 30)],
         [("s1", "overall", "low")],
         [arm("ai", "change", 12, n=30, mean=-0.02, sd=0.0),
          arm("placebo", "change", 12, n=30, mean=0.01, sd=0.0)],
-        [],
+        [{**contrast(estimate=-0.02, se=0.01), "study_id": "s2"}],
     )  # fmt: skip
-    assert effects.empty
-    assert missing.sort_values("scale").to_dict("records") == [
+    assert effects[["study_id", "scale", "yi"]].to_numpy().tolist() == [["s2", "absolute", -0.02]]
+    assert missing.loc[missing["study_id"] == "s1"].sort_values("scale").to_dict("records") == [
         {"study_id": "s1", "label": "S1 2010", "evidence_line": "ai_older_men",
          "outcome": "bmd_lumbar_spine", "scale": "absolute", "timepoint_months": 12.0,
          "reason": "zero variance: the SDs or SEs of the arms are 0, so the effect has no "
