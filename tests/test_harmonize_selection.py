@@ -554,3 +554,106 @@ def test_the_mean_difference_step_names_its_route_method_and_arm_sizes(route, ar
     assert json.loads(step["assumptions"]) == {
         "route": route, "vi": "sd_t^2/n_t + sd_c^2/n_c", "n_treatment": n[0], "n_control": n[1],
     }  # fmt: skip
+
+
+# --- which arms are compared when a side has several
+
+
+ARM_MEANS = {"ai_a": -0.01, "ai_b": -0.03, "placebo_a": 0.0, "placebo_b": 0.02}
+
+
+def several_arms(contrast_rows):
+    """Two treatment and two control arms, listed out of order, arm n only in arms.csv."""
+    rows = [arm(a, "change", 12, mean=m, sd=0.04) for a, m in ARM_MEANS.items()]
+    arms = [("s1", "placebo_b", "control", 34), ("s1", "ai_b", "treatment", 32),
+            ("s1", "ai_a", "treatment", 31), ("s1", "placebo_a", "control", 33)]  # fmt: skip
+    return tables([("s1", "rct")], arms, [("s1", "overall", "low")], rows, contrast_rows)
+
+
+def words(treatment, control):
+    return {**contrast(measure="reported_in_words"), "treatment_arm": treatment,
+            "control_arm": control, "reported_text": "no difference"}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("contrast_rows", "expected"),
+    [
+        ([], ("ai_a", "placebo_a", "first in sorted order")),
+        ([words("ai_b", "placebo_b"), words("ai_a", "placebo_a")],
+         ("ai_b", "placebo_b", "named by its contrasts")),
+    ],
+    ids=["no contrast names an arm", "the first contrast in the file names them"],
+)  # fmt: skip
+def test_with_several_arms_per_side_one_of_each_is_compared_and_the_note_says_which(
+    contrast_rows, expected
+):
+    treatment, control, why = expected
+    mean = ARM_MEANS
+    n = {"placebo_b": 34, "ai_b": 32, "ai_a": 31, "placebo_a": 33}
+    row = {"placebo_b": 2, "ai_b": 3, "ai_a": 4, "placebo_a": 5}  # arms.csv lines
+    effects, ledger, *_ = several_arms(contrast_rows)
+    e = effects.set_index("scale").loc["absolute"]
+    assert e["yi"] == pytest.approx(mean[treatment] - mean[control], rel=TIGHT)
+    assert e["vi"] == pytest.approx(0.04**2 / n[treatment] + 0.04**2 / n[control], rel=TIGHT)
+    assert (e["n_treatment"], e["n_control"]) == (n[treatment], n[control])
+    assert e["note"] == (
+        f"several treatment arms: {treatment} used ({why}); "
+        f"several control arms: {control} used ({why})"
+    )
+    steps = ledger.loc[(ledger["scale"] == "absolute") & (ledger["method"] == "n_from_randomized")]
+    assert steps["inputs"].tolist() == [
+        f"arms.csv:{row[treatment]}:n_randomized", f"arms.csv:{row[control]}:n_randomized",
+    ]  # fmt: skip
+
+
+def test_the_named_arms_come_from_the_first_contrast_by_line_not_by_frame_order():
+    first, second = words("ai_a", "placebo_a"), words("ai_b", "placebo_b")
+    studies = pd.DataFrame({"study_id": ["s1"], "label": ["S"], "year": [2010],
+                            "design": ["rct"], "evidence_line": ["ai_older_men"]})  # fmt: skip
+    arms = pd.DataFrame({"study_id": ["s1"] * 4, "arm": ["ai_a", "ai_b", "placebo_a", "placebo_b"],
+                         "role": ["treatment", "treatment", "control", "control"],
+                         "n_randomized": pd.array([31, 32, 33, 34], dtype="Int64"),
+                         "source_row": [2, 3, 4, 5]})  # fmt: skip
+    risk = pd.DataFrame({"study_id": ["s1"], "domain": ["overall"], "judgement": ["low"]})
+    con = _frame([second, first], CONTRAST_COLUMNS).assign(source_row=[9, 4])
+    rows = [arm(a, "change", 12, mean=m, sd=0.04) for a, m in ARM_MEANS.items()]
+    ao = canonical_units(_frame(rows, AO_COLUMNS), UNITS)
+    effects, *_ = compute_effects(ao, arms, con, studies, risk, r=0.5,
+                                  outcomes=["bmd_lumbar_spine"], units=UNITS)  # fmt: skip
+    assert effects.set_index("scale").loc["absolute", "yi"] == pytest.approx(-0.01, rel=TIGHT)
+
+
+# --- a total analysed n (for both arms) in contrasts.csv
+
+
+def test_the_total_analysed_n_cited_is_the_first_by_line_with_its_source():
+    studies = pd.DataFrame({"study_id": ["s1"], "label": ["S"], "year": [2010],
+                            "design": ["rct"], "evidence_line": ["ai_older_men"]})  # fmt: skip
+    arms = pd.DataFrame({"study_id": ["s1", "s1"], "arm": ["ai", "placebo"],
+                         "role": ["treatment", "control"],
+                         "n_randomized": pd.array([None, None], dtype="Int64"),
+                         "source_row": [2, 3]})  # fmt: skip
+    risk = pd.DataFrame({"study_id": ["s1"], "domain": ["overall"], "judgement": ["low"]})
+    rows = [
+        arm("ai", "baseline", 0, mean=1.121),
+        arm("ai", "final", 12, mean=1.102),
+        arm("placebo", "baseline", 0, mean=1.180),
+        arm("placebo", "final", 12, mean=1.189),
+    ]
+    p = contrast(p_value=0.0014, p_value_bound="=", direction="treatment_lower")
+    later = contrast(measure="reported_in_words", t=6)
+    con = (
+        _frame([later, p], CONTRAST_COLUMNS)
+        .assign(source_row=[7, 3], n_analysed=[80.0, 69.0], source=["PMID:1", "PMID:1"],
+                location=["Table 3", "Table 2"])
+    )  # fmt: skip
+    ao = canonical_units(_frame(rows, AO_COLUMNS), UNITS)
+    _, ledger, *_ = compute_effects(ao, arms, con, studies, risk, r=0.5,
+                                    outcomes=["bmd_lumbar_spine"], units=UNITS)  # fmt: skip
+    step = ledger.loc[ledger["scale"] == "absolute"].sort_values("step").iloc[-1]
+    assert step["inputs"] == "contrasts.csv:3:p_value;contrasts.csv:3:n_analysed"
+    # R: 100 * (1 - qnorm(1 - 0.0007) / qt(1 - 0.0007, 67))
+    assert json.loads(step["assumptions"])["df_note"] == (
+        "normal approximation, df unknown; with t on 67 df (total analysed n = 69, PMID:1, "
+        "Table 2) the SE would be 4.2% smaller"
+    )
