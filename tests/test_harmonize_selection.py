@@ -657,3 +657,30 @@ def test_the_total_analysed_n_cited_is_the_first_by_line_with_its_source():
         "normal approximation, df unknown; with t on 67 df (total analysed n = 69, PMID:1, "
         "Table 2) the SE would be 4.2% smaller"
     )
+
+
+# --- canonical units
+
+
+def test_canonical_units_convert_each_outcome_by_its_own_factor_and_keep_what_has_none():
+    frame = pd.DataFrame({
+        "outcome": ["testosterone", "estradiol", "estradiol", "estradiol", "lh", "estradiol"],
+        "unit": ["ng/dL", "pg/mL", "pmol/L", "percent", "IU/L", None],
+        "mean": [300.0, 10.0, 40.0, -20.0, 5.0, 7.0],
+        "sd": [60.0, 2.0, 8.0, 5.0, 1.0, 1.0],
+        "se": [6.0, 0.2, 0.8, 0.5, 0.1, 0.1],
+    })  # fmt: skip
+    out = canonical_units(frame, {"estradiol": "pmol/L", "testosterone": "nmol/L"})
+    assert out["unit_canonical"].tolist() == [
+        "nmol/L", "pmol/L", "pmol/L", "percent", "IU/L", pd.NA,
+    ]  # fmt: skip
+    assert out["unit"].tolist() == frame["unit"].tolist()
+    # R: 300 * 10 / 288.42; 10 * 1000 / 272.38 (molar masses 288.42 and 272.38 g/mol)
+    testosterone, estradiol = 10 / 288.42, 1000 / 272.38
+    expected = np.array([
+        [300 * testosterone, 60 * testosterone, 6 * testosterone],
+        [10 * estradiol, 2 * estradiol, 0.2 * estradiol],
+        [40.0, 8.0, 0.8], [-20.0, 5.0, 0.5], [5.0, 1.0, 0.1], [7.0, 1.0, 0.1],
+    ])  # fmt: skip
+    np.testing.assert_allclose(out[["mean", "sd", "se"]].to_numpy(), expected, rtol=1e-12)
+    assert "median" not in out  # value columns the frame lacks are not added
