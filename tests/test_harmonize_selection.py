@@ -684,3 +684,19 @@ def test_canonical_units_convert_each_outcome_by_its_own_factor_and_keep_what_ha
     ])  # fmt: skip
     np.testing.assert_allclose(out[["mean", "sd", "se"]].to_numpy(), expected, rtol=1e-12)
     assert "median" not in out  # value columns the frame lacks are not added
+
+
+def test_the_route_note_and_the_arm_note_are_both_kept():
+    effects, *_ = tables(
+        [("s1", "rct")],
+        [("s1", "ai_a", "treatment", 30), ("s1", "ai_b", "treatment", 30),
+         ("s1", "placebo", "control", 30)],
+        [("s1", "overall", "low")],
+        [arm("ai_a", "final", 12, n=30, mean=0.98, sd=0.12),
+         arm("placebo", "final", 12, n=30, mean=1.02, sd=0.11)],
+        [],
+    )  # fmt: skip
+    assert effects["note"].tolist() == [
+        "difference in final values: no baseline or change reported; "
+        "several treatment arms: ai_a used (first in sorted order)"
+    ]
