@@ -626,7 +626,11 @@ def test_the_named_arms_come_from_the_first_contrast_by_line_not_by_frame_order(
 # --- a total analysed n (for both arms) in contrasts.csv
 
 
-def test_the_total_analysed_n_cited_is_the_first_by_line_with_its_source():
+@pytest.mark.parametrize(
+    ("dropped", "cited"),
+    [(None, "PMID:1, Table IX"), ("location", "PMID:1"), ("source", "Table IX")],
+)
+def test_the_total_analysed_n_cited_is_the_first_given_by_line_with_its_source(dropped, cited):
     studies = pd.DataFrame({"study_id": ["s1"], "label": ["S"], "year": [2010],
                             "design": ["rct"], "evidence_line": ["ai_older_men"]})  # fmt: skip
     arms = pd.DataFrame({"study_id": ["s1", "s1"], "arm": ["ai", "placebo"],
@@ -641,12 +645,15 @@ def test_the_total_analysed_n_cited_is_the_first_by_line_with_its_source():
         arm("placebo", "final", 12, mean=1.189),
     ]
     p = contrast(p_value=0.0014, p_value_bound="=", direction="treatment_lower")
-    later = contrast(measure="reported_in_words", t=6)
+    words_at = [contrast(measure="reported_in_words", t=t) for t in (3, 6)]
+    # file lines 2 (no total), 3 (69) and 7 (80), listed out of line order
     con = (
-        _frame([later, p], CONTRAST_COLUMNS)
-        .assign(source_row=[7, 3], n_analysed=[80.0, 69.0], source=["PMID:1", "PMID:1"],
-                location=["Table 3", "Table 2"])
+        _frame([words_at[1], p, words_at[0]], CONTRAST_COLUMNS)
+        .assign(source_row=[7, 3, 2], n_analysed=[80.0, 69.0, None],
+                source=["PMID:1"] * 3, location=["Table 3", "Table IX", "Table 1"])
     )  # fmt: skip
+    if dropped:
+        con = con.drop(columns=dropped)
     ao = canonical_units(_frame(rows, AO_COLUMNS), UNITS)
     _, ledger, *_ = compute_effects(ao, arms, con, studies, risk, r=0.5,
                                     outcomes=["bmd_lumbar_spine"], units=UNITS)  # fmt: skip
@@ -654,36 +661,9 @@ def test_the_total_analysed_n_cited_is_the_first_by_line_with_its_source():
     assert step["inputs"] == "contrasts.csv:3:p_value;contrasts.csv:3:n_analysed"
     # R: 100 * (1 - qnorm(1 - 0.0007) / qt(1 - 0.0007, 67))
     assert json.loads(step["assumptions"])["df_note"] == (
-        "normal approximation, df unknown; with t on 67 df (total analysed n = 69, PMID:1, "
-        "Table 2) the SE would be 4.2% smaller"
+        f"normal approximation, df unknown; with t on 67 df (total analysed n = 69, {cited}) "
+        "the SE would be 4.2% smaller"
     )
-
-
-# --- canonical units
-
-
-def test_canonical_units_convert_each_outcome_by_its_own_factor_and_keep_what_has_none():
-    frame = pd.DataFrame({
-        "outcome": ["testosterone", "estradiol", "estradiol", "estradiol", "lh", "estradiol"],
-        "unit": ["ng/dL", "pg/mL", "pmol/L", "percent", "IU/L", None],
-        "mean": [300.0, 10.0, 40.0, -20.0, 5.0, 7.0],
-        "sd": [60.0, 2.0, 8.0, 5.0, 1.0, 1.0],
-        "se": [6.0, 0.2, 0.8, 0.5, 0.1, 0.1],
-    })  # fmt: skip
-    out = canonical_units(frame, {"estradiol": "pmol/L", "testosterone": "nmol/L"})
-    assert out["unit_canonical"].tolist() == [
-        "nmol/L", "pmol/L", "pmol/L", "percent", "IU/L", pd.NA,
-    ]  # fmt: skip
-    assert out["unit"].tolist() == frame["unit"].tolist()
-    # R: 300 * 10 / 288.42; 10 * 1000 / 272.38 (molar masses 288.42 and 272.38 g/mol)
-    testosterone, estradiol = 10 / 288.42, 1000 / 272.38
-    expected = np.array([
-        [300 * testosterone, 60 * testosterone, 6 * testosterone],
-        [10 * estradiol, 2 * estradiol, 0.2 * estradiol],
-        [40.0, 8.0, 0.8], [-20.0, 5.0, 0.5], [5.0, 1.0, 0.1], [7.0, 1.0, 0.1],
-    ])  # fmt: skip
-    np.testing.assert_allclose(out[["mean", "sd", "se"]].to_numpy(), expected, rtol=1e-12)
-    assert "median" not in out  # value columns the frame lacks are not added
 
 
 def test_the_route_note_and_the_arm_note_are_both_kept():
