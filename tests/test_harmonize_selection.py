@@ -680,3 +680,14 @@ def test_the_route_note_and_the_arm_note_are_both_kept():
         "difference in final values: no baseline or change reported; "
         "several treatment arms: ai_a used (first in sorted order)"
     ]
+
+
+def test_a_study_listing_no_treatment_arm_still_reads_its_control_arm():
+    effects, _, _, missing = tables(
+        [("s1", "rct")], [("s1", "placebo", "control", 30)], [("s1", "overall", "low")],
+        [arm("placebo", "change", 12, n=30, mean=0.01, sd=0.05)], [],
+    )  # fmt: skip
+    assert effects.empty
+    assert missing[["scale", "reason"]].to_numpy().tolist() == [
+        ["percent", NO_PERCENT_ROWS], ["absolute", "no treatment arm values at 12 months"],
+    ]  # fmt: skip
