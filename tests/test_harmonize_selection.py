@@ -438,6 +438,7 @@ def test_an_effect_record_carries_the_study_the_converted_values_and_the_overall
         "derivation_ids": "s1:estradiol:absolute:01", "rob_overall": "some_concerns",
         "route": "a", "timepoint_months": 12.0, "note": "",
     }]  # fmt: skip
+    assert (effects["n_treatment"].dtype, effects["n_control"].dtype) == ("Int64", "Int64")
     assert ledger.to_dict("records") == [{
         "derivation_id": "s1:estradiol:absolute:01", "study_id": "s1", "outcome": "estradiol",
         "scale": "absolute", "step": 1, "method": "reported_difference",
@@ -691,3 +692,17 @@ def test_a_study_listing_no_treatment_arm_still_reads_its_control_arm():
     assert missing[["scale", "reason"]].to_numpy().tolist() == [
         ["percent", NO_PERCENT_ROWS], ["absolute", "no treatment arm values at 12 months"],
     ]  # fmt: skip
+
+
+def test_with_nothing_to_report_every_output_still_has_its_columns():
+    # the columns of data/processed/effects/*.csv (docs/architecture.md, "Processed files")
+    effects, ledger, words, missing = run([], [])
+    assert [list(t.columns) for t in (ledger, words, missing)] == [
+        ["derivation_id", "study_id", "outcome", "scale", "step", "method", "inputs",
+         "assumptions", "value", "reference"],
+        ["study_id", "label", "evidence_line", "outcome", "timepoint_months", "reported_text",
+         "p_value", "p_value_bound", "source", "location"],
+        ["study_id", "label", "evidence_line", "outcome", "scale", "timepoint_months", "reason"],
+    ]  # fmt: skip
+    assert effects.empty and ledger.empty and words.empty and missing.empty
+    assert {"study_id", "yi", "vi", "n_treatment", "n_control", "route"} <= set(effects.columns)
