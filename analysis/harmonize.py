@@ -74,8 +74,7 @@ WORDS_COLUMNS = [
 # --------------------------------------------------------------------------- units
 def _factor(from_unit: str, to_unit: str, analyte: str) -> float:
     """Multiplicative factor from ``from_unit`` to ``to_unit`` (all conversions are linear)."""
-    result: Any = convert_unit(1.0, from_unit, to_unit, analyte)
-    return float(getattr(result, "value", result))
+    return float(convert_unit(1.0, from_unit, to_unit, analyte).value)
 
 
 def canonical_units(
@@ -646,10 +645,10 @@ def _means_with_p(
         if total_n is not None and total_n.n > 2:
             t_df = total_n.n - 2
             t_se = _derived_value(conversions.se_from_p(estimate, p, df=t_df))
-            change = 100 * (t_se / se - 1)
+            # a t quantile exceeds the normal one at every df, so the t SE is the smaller
+            shrink = 100 * (1 - t_se / se)
             note += (f"; with t on {t_df:g} df (total analysed n = {total_n.n:g}, "
-                     f"{total_n.source}) the SE would be {abs(change):.1f}% "
-                     f"{'larger' if change > 0 else 'smaller'}")  # fmt: skip
+                     f"{total_n.source}) the SE would be {shrink:.1f}% smaller")  # fmt: skip
             assumptions["se_with_t"] = t_se
             cells += list(total_n.cells)
         assumptions["df_note"] = note
@@ -663,7 +662,9 @@ def _means_with_p(
     )
     if borrowed:
         note += "; p of the absolute change assumed to hold on the percent scale"
-    return _Effect("e", trail, yi=estimate, vi=se**2, note=note)
+    # se * se, not se**2: a float too large to square gives inf (listed by _why_unusable)
+    # where ** raises OverflowError
+    return _Effect("e", trail, yi=estimate, vi=se * se, note=note)
 
 
 def _fill_mean_differences(effects: list[_Effect]) -> None:

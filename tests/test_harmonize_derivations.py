@@ -518,3 +518,22 @@ def test_a_baseline_or_final_without_a_mean_gives_no_effect_from_the_arm_means(r
 def test_a_required_blank_cell_raises_naming_the_column():
     with pytest.raises(ValueError, match=r"^p_value is blank$"):
         _req({"source_row": 2, "p_value": None}, "p_value")
+
+
+def test_a_difference_of_arm_means_too_large_to_square_is_listed_as_not_finite():
+    # a change of 2e200 in the treatment arm: its SE from the p (about 1e200) has no finite
+    # square, so the effect is listed with the reason, not dropped and not a crash
+    huge = [
+        arm("ai", "baseline", 0, mean=1e200),
+        arm("ai", "final", 12, mean=3e200),
+        arm("placebo", "baseline", 0, mean=1e200),
+        arm("placebo", "final", 12, mean=1e200),
+    ]
+    effects, _, missing = run(huge, [contrast(p_value=0.03)])
+    assert "absolute" not in effects.index
+    assert missing.set_index("scale").loc["absolute", "reason"] == (
+        "the effect or its variance is not a finite number (a value too large to compute with)"
+    )
+    # 100 (3e200 - 1e200) / 1e200 - 0 = 200, SE = 200 / qnorm(1 - 0.015)
+    assert effects.loc["percent", "yi"] == pytest.approx(200.0, rel=TIGHT)
+    assert effects.loc["percent", "sei"] == pytest.approx(200 / 2.1700903775845601, rel=TIGHT)
