@@ -628,7 +628,7 @@ def _means_with_p(
         every_cell, estimate,
         assumptions={"route": "e", "n_per_arm": "not reported: the arms cannot be weighted "
                      "by their SDs, so the SE comes from the between-group p"},
-        reference=reference, derived=True,
+        reference=reference,
     )  # fmt: skip
     bound = row.get("p_value_bound") or "="
     p = _req(row, "p_value")
@@ -716,7 +716,8 @@ def _implied_r(effect: _Effect, n_total: float) -> None:
     p = _num(row, "p_value")
     if p is None or not 0 < p < 1 or effect.yi == 0:
         return
-    se = _derived_value(conversions.se_from_p(effect.yi, p, df=max(n_total - 2, 1)))
+    df = n_total - 2  # at least 2: _arm_stat gives no arm of fewer than 2 men
+    se = _derived_value(conversions.se_from_p(effect.yi, p, df=df))
     constant = sum((sb**2 + sf**2) / n for sb, sf, n in sds)
     slope = sum(2 * sb * sf / n for sb, sf, n in sds)
     if slope <= 0:
@@ -726,7 +727,7 @@ def _implied_r(effect: _Effect, n_total: float) -> None:
         _cells("contrasts.csv", row, "p_value"),
         (constant - se**2) / slope,
         assumptions={"used_for_effect": False, "same_r_in_both_arms": True,
-                     "se_from_p": se, "test": "t", "df": max(n_total - 2, 1),
+                     "se_from_p": se, "test": "t", "df": df,
                      "r_in_range": bool(-1 <= (constant - se**2) / slope <= 1)},
         reference=f"{HANDBOOK}, sections 6.5.2.3 and 6.5.2.8",
     )  # fmt: skip
