@@ -361,3 +361,448 @@ def test_derived_is_frozen_and_assumptions_serialise_to_json():
 def test_convert_unit_is_reachable_from_conversions():
     result = cv.convert_unit(1.0, "nmol/L", "ng/dL", "testosterone")
     assert result.value == pytest.approx(28.842)
+
+
+# --- the derivation ledger ----------------------------------------------------------------------
+
+# The citations the ledger (data/processed/effects/derivations.csv) carries, as a reader sees them.
+HANDBOOK = (
+    "Higgins JPT, Li T, Deeks JJ (eds). Chapter 6: Choosing effect measures and computing "
+    "estimates of effect. Cochrane Handbook for Systematic Reviews of Interventions v6.4, 2023"
+)
+WAN = (
+    "Wan X, Wang W, Liu J, Tong T. Estimating the sample mean and standard deviation from the "
+    "sample size, median, range and/or interquartile range. BMC Med Res Methodol 2014;14:135"
+)
+LUO = (
+    "Luo D, Wan X, Liu J, Tong T. Optimally estimating the sample mean from the sample size, "
+    "median, mid-range, and/or mid-quartile range. Stat Methods Med Res 2018;27:1785-1805"
+)
+SHI = (
+    "Shi J, Luo D, Weng H, et al. Optimally estimating the sample standard deviation from the "
+    "five-number summary. Res Synth Methods 2020;11:641-654"
+)
+SKEW = (
+    "Shi J, Luo D, Wan X, et al. Detecting the skewness of data from the five-number summary "
+    "and its application in meta-analysis. Stat Methods Med Res 2023;32:1338-1360 "
+    "(criteria as in metafor >= 4.0 conv.fivenum)"
+)
+# The n = 30 summary of the skewness tests above, with its statistics and critical values.
+SUMMARY30 = {
+    "n": 30,
+    "median": -0.028,
+    "minimum": -0.07,
+    "q1": -0.044,
+    "q3": -0.017,
+    "maximum": 0.03,
+}
+S3_STAT30 = max(2.65 * math.log(18) / math.sqrt(30) * 0.16, 0.005 / 0.027)
+
+LEDGER = [
+    pytest.param(
+        lambda: cv.se_from_sd(2.0, 16),
+        "se_from_sd: SE = SD / sqrt(n)",
+        {"n": 16.0},
+        f"{HANDBOOK}, section 6.5.2.2",
+        id="se_from_sd",
+    ),
+    pytest.param(
+        lambda: cv.sd_from_se(0.5, 16),
+        "sd_from_se: SD = SE * sqrt(n)",
+        {"n": 16.0},
+        f"{HANDBOOK}, section 6.5.2.2",
+        id="sd_from_se",
+    ),
+    pytest.param(
+        lambda: cv.se_from_ci(46, 58, n=25),
+        "se_from_ci: SE = (high - low) / (2 q)",
+        # qt(0.975, 24)
+        {"distribution": "t", "df": 24.0, "df_source": "n - 1 when n < 60, else normal",
+         "q": 2.0638985616280254, "level": 0.95, "log_scale": False},
+        f"{HANDBOOK}, sections 6.3.2 and 6.5.2.2",
+        id="se_from_ci-n",
+    ),
+    pytest.param(
+        lambda: cv.se_from_ci(0.5, 0.8, df=10, level=0.9, log_scale=True),
+        "se_from_ci: SE = (high - low) / (2 q)",
+        # qt(0.95, 10)
+        {"distribution": "t", "df": 10.0, "df_source": "given", "q": 1.8124611228116756,
+         "level": 0.9, "log_scale": True},
+        f"{HANDBOOK}, sections 6.3.2 and 6.5.2.2",
+        id="se_from_ci-df-log",
+    ),
+    pytest.param(
+        lambda: cv.se_from_ci(1.0, 3.0),
+        "se_from_ci: SE = (high - low) / (2 q)",
+        # qnorm(0.975)
+        {"distribution": "normal", "df": None,
+         "df_source": "no n or df given: normal quantile assumed", "q": 1.9599639845400536,
+         "level": 0.95, "log_scale": False},
+        f"{HANDBOOK}, sections 6.3.2 and 6.5.2.2",
+        id="se_from_ci-assumed",
+    ),
+    pytest.param(
+        lambda: cv.se_from_p(0.5, 0.01, df=20, two_sided=False, bound="<"),
+        "se_from_p: SE = |estimate| / t",
+        # qt(0.99, 20)
+        {"statistic": "t", "df": 20.0, "two_sided": False, "bound": "<", "se_is": "upper bound",
+         "stat": 2.5279770027415736},
+        f"{HANDBOOK}, sections 6.3.2 and 6.5.2.3",
+        id="se_from_p-t",
+    ),
+    pytest.param(
+        lambda: cv.se_from_p(-0.05, 0.008),
+        "se_from_p: SE = |estimate| / z",
+        # qnorm(1 - 0.008 / 2)
+        {"statistic": "z", "df": None, "two_sided": True, "bound": "=", "se_is": "exact",
+         "stat": 2.6520698079021954},
+        f"{HANDBOOK}, sections 6.3.2 and 6.5.2.3",
+        id="se_from_p-z",
+    ),
+    pytest.param(
+        lambda: cv.sd_change(3.0, 4.0, 0.5),
+        "sd_change: sqrt(SD_B² + SD_F² - 2 r SD_B SD_F)",
+        {"r": 0.5, "r_source": "not stated"},
+        f"{HANDBOOK}, section 6.5.2.8",
+        id="sd_change",
+    ),
+    pytest.param(
+        lambda: cv.correlation_from_sds(3.0, 4.0, 1.0),
+        "correlation_from_sds: (SD_B² + SD_F² - SD_change²) / (2 SD_B SD_F)",
+        {"outside_minus1_1": False},
+        f"{HANDBOOK}, section 6.5.2.8",
+        id="correlation_from_sds",
+    ),
+    pytest.param(
+        lambda: cv.se_difference(0.003, 0.004),
+        "se_difference: sqrt(SE1² + SE2²)",
+        {"independent": True},
+        f"{HANDBOOK}, section 6.5.2.3",
+        id="se_difference",
+    ),
+    pytest.param(
+        lambda: cv.difference_in_change(-0.02, 0.003, 0.01, 0.004),
+        "difference_in_change: change1 - change2, SE = sqrt(SE1² + SE2²)",
+        {"independent": True},
+        f"{HANDBOOK}, section 6.5.2.3",
+        id="difference_in_change",
+    ),
+    pytest.param(
+        lambda: cv.percent_change(2.0, 2.5, 0.1, 0.2, 0.5, r_source="assumed, config r"),
+        "percent_change: 100 (M_F / M_B - 1), delta-method SE",
+        # SE_B / M_B = 0.1 / 2
+        {"r": 0.5, "r_source": "assumed, config r", "scale": "percent change of the group mean",
+         "se_baseline_over_mean": 0.05},
+        "Delta method: Oehlert 1992, Am Stat 46:27-29; cf. ROMC, Lajeunesse 2011, "
+        "Ecology 92:2049-2055",
+        id="percent_change",
+    ),
+    pytest.param(
+        lambda: cv.percent_change(2.0, 2.5, 0.1, 0.2, 0.0),
+        "percent_change: 100 (M_F / M_B - 1), delta-method SE",
+        {"r": 0.0, "r_source": "not stated", "scale": "percent change of the group mean",
+         "se_baseline_over_mean": 0.05},
+        "Delta method: Oehlert 1992, Am Stat 46:27-29; cf. ROMC, Lajeunesse 2011, "
+        "Ecology 92:2049-2055",
+        id="percent_change-unstated-r",
+    ),
+    pytest.param(
+        lambda: cv.mean_sd_from_median(
+            **{k: SUMMARY30[k] for k in ("n", "median", "minimum", "maximum")}
+        ),
+        "mean_sd_from_median: mean by Luo 2018, SD by Wan 2014 (S1)",
+        {"scenario": "S1: minimum, median, maximum", "distribution": "normal", "skew_stat": 0.16,
+         "skew_crit": 0.35360358169971995, "skewed": False, "skew_reference": SKEW},
+        f"{LUO}; {WAN}",
+        id="mean_sd_from_median-S1",
+    ),
+    pytest.param(
+        lambda: cv.mean_sd_from_median(**{k: SUMMARY30[k] for k in ("n", "median", "q1", "q3")}),
+        "mean_sd_from_median: mean by Luo 2018, SD by Wan 2014 (S2)",
+        {"scenario": "S2: q1, median, q3", "distribution": "normal", "skew_stat": 0.005 / 0.027,
+         "skew_crit": 0.47715492579623003, "skewed": False, "skew_reference": SKEW},
+        f"{LUO}; {WAN}",
+        id="mean_sd_from_median-S2",
+    ),
+    pytest.param(
+        lambda: cv.mean_sd_from_median(**SUMMARY30),
+        "mean_sd_from_median: mean by Luo 2018, SD by Shi 2020 (S3)",
+        {"scenario": "S3: minimum, q1, median, q3, maximum", "distribution": "normal",
+         "skew_stat": S3_STAT30, "skew_crit": 0.54624107602368455, "skewed": False,
+         "skew_reference": SKEW},
+        f"{LUO}; {SHI}",
+        id="mean_sd_from_median-S3",
+    ),
+    pytest.param(
+        lambda: cv.combine_groups(10, 1.0, 2.0, 20, 2.0, 3.0),
+        "combine_groups: n = n1 + n2, mean = (n1 m1 + n2 m2) / n, SD of the combined sample",
+        {"n1": 10.0, "n2": 20.0},
+        f"{HANDBOOK}, section 6.5.2.10, Table 6.5.a",
+        id="combine_groups",
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("call", "method", "assumptions", "reference"), LEDGER)
+def test_each_derivation_records_its_method_assumptions_and_reference(
+    call, method, assumptions, reference
+):
+    result = call()
+    assert result.method == method
+    assert result.assumptions.keys() == assumptions.keys()
+    for key, expected in assumptions.items():
+        if isinstance(expected, float):
+            assert result.assumptions[key] == pytest.approx(expected, rel=1e-12), key
+        else:
+            assert type(result.assumptions[key]) is type(expected), key
+            assert result.assumptions[key] == expected, key
+    assert result.reference == reference
+    # Scalars in, plain floats out: the ledger writer and pandas need no NumPy 0-d arrays.
+    assert type(result.value) is float
+
+
+def test_assumptions_json_sorts_keys_and_spells_missing_and_infinite_values():
+    derived = cv.Derived(value=1.0, assumptions={"b": math.nan, "a": np.float64(np.inf), "c": -1})
+    assert derived.assumptions_json() == '{"a": "inf", "b": null, "c": -1}'
+
+
+def test_per_element_df_keeps_its_order_when_the_first_interval_is_normal():
+    result = cv.se_from_ci([46, 46], [58, 58], n=[100, 25])
+    assert result.assumptions["df"] == [None, 24.0]
+    assert result.assumptions["distribution"] == ["normal", "t"]
+
+
+# --- refusals name the argument and the rule -------------------------------------------------
+
+ARGUMENTS = {
+    cv.se_from_sd: {"sd": 1.0, "n": 10},
+    cv.sd_from_se: {"se": 1.0, "n": 10},
+    cv.se_from_ci: {"low": 1.0, "high": 2.0, "n": 10, "df": 8},
+    cv.se_from_p: {"estimate": 1.0, "p": 0.05, "df": 8},
+    cv.sd_change: {"sd_baseline": 1.0, "sd_final": 1.0, "r": 0.5},
+    cv.correlation_from_sds: {"sd_baseline": 1.0, "sd_final": 1.0, "sd_change": 1.0},
+    cv.se_difference: {"se1": 1.0, "se2": 1.0},
+    cv.difference_in_change: {"change1": 1.0, "se1": 1.0, "change2": 1.0, "se2": 1.0},
+    cv.percent_change: {
+        "mean_baseline": 1.0, "mean_final": 1.0, "se_baseline": 0.1, "se_final": 0.1, "r": 0.5
+    },
+    cv.mean_sd_from_median: {
+        "n": 20, "median": 1.0, "q1": 0.5, "q3": 1.5, "minimum": 0.0, "maximum": 2.0
+    },
+    cv.combine_groups: {"n1": 10, "m1": 1.0, "sd1": 1.0, "n2": 10, "m2": 1.0, "sd2": 1.0},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("function", "argument"),
+    [(f, a) for f, kwargs in ARGUMENTS.items() for a in kwargs],
+    ids=lambda x: getattr(x, "__name__", x),
+)
+def test_a_non_numeric_argument_is_refused_by_its_name(function, argument):
+    kwargs = {**ARGUMENTS[function], argument: "x"}
+    if function is cv.se_from_ci and argument == "n":
+        del kwargs["df"]  # a given df overrides n, which is then not read
+    with pytest.raises(ValueError, match=rf"^{argument}: 'x' is not numeric$"):
+        function(**kwargs)
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: cv.se_from_ci(1, 3, level=0), r"^level: 0 must lie strictly between 0 and 1$"),
+        (lambda: cv.se_from_ci(1, 3, level=1), r"^level: 1 must lie strictly between 0 and 1$"),
+        (lambda: cv.se_from_ci(1, 3, level=1.5), r"^level: 1.5 must lie strictly between"),
+        (
+            lambda: cv.se_from_ci(0, 2, log_scale=True),
+            r"^low = 0: a ratio's CI limit must be > 0 for log_scale=True$",
+        ),
+        (
+            lambda: cv.se_from_ci(0.5, 0, log_scale=True),
+            r"^high = 0: a ratio's CI limit must be > 0 for log_scale=True$",
+        ),
+        (lambda: cv.se_from_ci(1, 3, df=0), r"^df = 0: must be > 0$"),
+        (lambda: cv.se_from_p(1.0, 0.05, df=0), r"^df = 0: must be > 0$"),
+        (lambda: cv.se_from_p(1.0, 0), r"^p = 0: a p-value must lie strictly between 0 and 1$"),
+        (lambda: cv.se_from_p(1.0, 1), r"^p = 1: a p-value must lie strictly between 0 and 1$"),
+        (
+            lambda: cv.se_from_p(0.0, 0.05),
+            r"^estimate = 0: an estimate of 0 carries no information on its SE$",
+        ),
+        (lambda: cv.sd_change(-1, 1, 0.5), r"^sd_baseline = -1: must be >= 0$"),
+        (lambda: cv.sd_change(1, -1, 0.5), r"^sd_final = -1: must be >= 0$"),
+        (lambda: cv.correlation_from_sds(0, 1, 1), r"^sd_baseline = 0: must be > 0$"),
+        (lambda: cv.correlation_from_sds(1, 0, 1), r"^sd_final = 0: must be > 0$"),
+        (lambda: cv.correlation_from_sds(1, 1, -1), r"^sd_change = -1: must be >= 0$"),
+        (lambda: cv.se_difference(-1, 1), r"^se1 = -1: must be >= 0$"),
+        (lambda: cv.difference_in_change(0, 1, 0, -1), r"^se2 = -1: must be >= 0$"),
+        (lambda: cv.percent_change(1, 1, -0.1, 0.1, 0), r"^se_baseline = -0.1: must be >= 0$"),
+        (lambda: cv.percent_change(1, 1, 0.1, -0.1, 0), r"^se_final = -0.1: must be >= 0$"),
+        (lambda: cv.percent_change(1, 1, 0.1, 0.1, -2), r"^r = -2: a correlation must lie in"),
+        (lambda: cv.combine_groups(0, 1, 1, 5, 1, 1), r"^n1 = 0: must be > 0$"),
+        (lambda: cv.combine_groups(5, 1, 1, 5, 1, -1), r"^sd2 = -1: must be >= 0$"),
+        (
+            lambda: cv.mean_sd_from_median(n=0, median=1.0, q1=0.5, q3=1.5),
+            r"^n = 0: must be > 0$",
+        ),
+    ],
+)
+def test_an_impossible_value_is_refused_with_the_argument_and_the_rule(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+def test_a_ci_of_zero_width_gives_an_se_of_zero():
+    # Equal limits (a CI rounded to the reported digits) are possible, unlike high < low.
+    assert cv.se_from_ci(2.0, 2.0, n=30).value == 0.0
+
+
+def test_a_ratio_ci_below_one_is_a_valid_log_scale_interval():
+    # log(0.8 / 0.5) / (2 qt(0.95, 10)) = 0.12965895470260289 (R)
+    result = cv.se_from_ci(0.5, 0.8, df=10, level=0.9, log_scale=True)
+    assert result.value == pytest.approx(0.12965895470260289, rel=1e-12)
+
+
+# --- warnings ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (
+            # (2² + 2² - 4.5²) / (2 * 2 * 2) = -1.53125
+            lambda: cv.correlation_from_sds(2.0, 2.0, 4.5),
+            r"^correlation_from_sds: implied correlation -1\.53125 lies outside \[-1, 1\]; "
+            r"the three SDs are inconsistent$",
+        ),
+        (
+            lambda: cv.mean_sd_from_median(n=4, median=1.0, q1=0.5, q3=1.5),
+            r"^mean_sd_from_median: n < 5, mean and SD not estimated \(NaN\)$",
+        ),
+        (
+            lambda: cv.mean_sd_from_median(n=40, median=1.0, q1=0.9, q3=3.0),
+            r"^mean_sd_from_median: skewness test rejects normality \(S2: q1, median, q3\); "
+            r"the estimated mean and SD may be poor$",
+        ),
+    ],
+)
+def test_data_warnings_say_what_is_wrong_and_point_outside_the_module(call, message):
+    with pytest.warns(DataWarning, match=message) as record:
+        call()
+    assert len(record) == 1
+    # Attributed to the caller (stacklevel), not to a line inside analysis/conversions.py.
+    assert record[0].filename != cv.__file__
+
+
+@pytest.mark.parametrize(
+    ("sd_change", "r"),
+    [(1.0, 1.0), (7.0, -1.0)],  # (9 + 16 - 1) / 24 = 1 and (9 + 16 - 49) / 24 = -1
+)
+def test_a_correlation_of_exactly_plus_or_minus_one_is_consistent(sd_change, r):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = cv.correlation_from_sds(3.0, 4.0, sd_change)
+    assert result.value == r
+    assert result.assumptions["outside_minus1_1"] is False
+
+
+def test_a_correlation_up_to_one_plus_1e9_is_rounding_not_inconsistency():
+    # (1 + 9 - c²) / 6 = 1 + 1e-9 for c = sqrt(4 - 6e-9): the tolerance itself.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = cv.correlation_from_sds(1.0, 3.0, math.sqrt(4 - 6e-9))
+    assert result.value == 1 + 1e-9
+    assert result.assumptions["outside_minus1_1"] is False
+
+
+# --- medians and quartiles: boundaries --------------------------------------------------------
+
+
+def test_five_participants_are_enough_for_an_estimate():
+    # metafor drops n < 5 only. R: w <- 0.7 + 0.39/5; w*(0.5 + 2)/2 + (1 - w)*1 = 1.1945;
+    # (2 - 0.5) / (2*qnorm((0.75*5 - 0.125)/(5 + 0.25))) = 1.5084455735276268
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = cv.mean_sd_from_median(n=5, median=1.0, q1=0.5, q3=2.0)
+    assert result.value == pytest.approx(1.1945, rel=1e-12)
+    assert result.sd == pytest.approx(1.5084455735276268, rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    "keys",
+    [("minimum", "maximum"), ("q1", "q3"), ("minimum", "q1", "q3", "maximum")],
+)
+def test_a_summary_of_identical_values_gives_sd_zero_without_numpy_warnings(keys):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = cv.mean_sd_from_median(n=20, median=1.0, **dict.fromkeys(keys, 1.0))
+    assert result.value == 1.0 and result.sd == 0.0
+    # The skewness statistic is 0/0: missing, and not a rejection of normality.
+    assert result.assumptions["skew_stat"] is None
+    assert result.assumptions["skewed"] is False
+
+
+def test_quartiles_equal_to_the_ends_of_the_range_are_in_order():
+    # minimum <= q1 and q3 <= maximum allow equality; a symmetric summary, mean = median.
+    result = cv.mean_sd_from_median(n=20, median=1.0, q1=0.0, q3=2.0, minimum=0.0, maximum=2.0)
+    assert result.value == pytest.approx(1.0, rel=1e-12)
+    assert result.assumptions["skewed"] is False
+
+
+def test_five_number_skewness_uses_the_quartile_term_when_it_dominates():
+    # Symmetric range, skewed quartiles: T = max(0, |-0.1 + 0.5 - 0| / (0.5 + 0.1)) = 2/3,
+    # above c(30) = 3/sqrt(30) - 40/30^3 = 0.5462.
+    with pytest.warns(DataWarning, match=r"skewness test rejects normality \(S3"):
+        result = cv.mean_sd_from_median(n=30, median=0.0, q1=-0.1, q3=0.5, minimum=-1, maximum=1)
+    assert result.assumptions["skew_stat"] == pytest.approx(2 / 3, rel=1e-12)
+    assert result.assumptions["skewed"] is True
+
+
+@pytest.mark.parametrize(
+    ("keys", "crit"),
+    [
+        (("minimum", "maximum"), 1 / math.log(29) + 2.5 / 21),
+        (("q1", "q3"), 2.65 / math.sqrt(20) - 6 / 20**2),
+    ],
+)
+def test_a_statistic_equal_to_the_critical_value_is_skewed(keys, crit):
+    # metafor's conv.fivenum: sig <- tval >= crit. On [0, 1] with median (1 - c)/2 the
+    # statistic |0 + 1 - 2 median| / 1 is c itself (n = 20).
+    with pytest.warns(DataWarning, match="skewness test rejects normality"):
+        result = cv.mean_sd_from_median(
+            n=20, median=(1 - crit) / 2, **dict(zip(keys, (0.0, 1.0), strict=True))
+        )
+    assert result.assumptions["skew_stat"] == result.assumptions["skew_crit"] == crit
+    assert result.assumptions["skewed"] is True
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        ({"q3": 1.5}, r"got q3$"),
+        ({"minimum": 0.0}, r"got minimum$"),
+        ({"maximum": 2.0}, r"got maximum$"),
+        ({"q1": 0.5, "q3": 1.5, "minimum": 0.0}, r"got q1, q3, minimum$"),
+        ({"q1": 0.5, "minimum": 0.0, "maximum": 2.0}, r"got q1, minimum, maximum$"),
+    ],
+)
+def test_mean_sd_from_median_names_the_numbers_of_an_incomplete_summary(given, message):
+    with pytest.raises(ValueError, match=r"^mean_sd_from_median needs minimum and maximum, or"):
+        cv.mean_sd_from_median(n=20, median=1.0, **given)
+    with pytest.raises(ValueError, match=message):
+        cv.mean_sd_from_median(n=20, median=1.0, **given)
+
+
+@pytest.mark.parametrize(
+    ("summary", "message"),
+    [
+        (
+            {"q1": 0.5, "q3": 2.5, "maximum": 2.0, "minimum": 0.0},
+            r"^q3 = 2.5 exceeds maximum = 2; ",
+        ),
+        ({"q1": 0.5, "q3": 0.8}, r"^median = 1 exceeds q3 = 0.8; "),
+    ],
+)
+def test_an_unordered_summary_names_the_pair_and_the_expected_order(summary, message):
+    expected = message + r"expected minimum <= q1 <= median <= q3 <= maximum$"
+    with pytest.raises(ValueError, match=expected):
+        cv.mean_sd_from_median(n=20, median=1.0, **summary)

@@ -128,9 +128,12 @@ def test_effect_sizes_arrays_cannot_be_modified():
     ],
 )
 def test_bad_options_are_refused_by_name(kwargs, message):
-    measure = kwargs.pop("measure")
+    # A copy: the parameter dict is shared by every run of the test in one process (mutmut
+    # runs the tests several times in one), and popping from it would change the case.
+    options = dict(kwargs)
+    measure = options.pop("measure")
     with pytest.raises(ValueError, match=message):
-        escalc(measure, **kwargs)
+        escalc(measure, **options)
 
 
 @pytest.mark.parametrize(
