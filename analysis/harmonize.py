@@ -386,7 +386,7 @@ def _contrast_effect(row: dict[str, Any], n_total: float | None, allow_p: bool) 
     if not se > 0:
         return None
     trail.add("reported_difference", cells, estimate, assumptions={"route": route})
-    return _Effect(route, trail, yi=estimate, vi=se**2)
+    return _Effect(route, trail, yi=estimate, vi=se * se)  # se**2 raises OverflowError near 1e200
 
 
 def _pair(study: _Study, timepoint: float, measure: str) -> tuple[_ArmStat, _ArmStat] | None:

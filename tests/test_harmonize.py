@@ -532,3 +532,17 @@ def test_an_arm_of_one_man_is_the_reason_given():
     assert reasons(missing) == [
         "an arm of n = 1: no SD or SE can be estimated from fewer than 2 men"
     ]
+
+
+@pytest.mark.parametrize("reported", [{"se": 1e200}, {"ci_low": -2e200, "ci_high": 2e200}])
+def test_a_reported_difference_too_uncertain_to_square_is_listed_as_not_finite(reported):
+    # se ** 2 of a float near 1e200 raises OverflowError in Python; the effect must be listed
+    # with its reason instead of stopping the whole harmonization
+    con = contrasts({"study_id": "s1", "treatment_arm": "ai", "control_arm": "placebo",
+                     "outcome": "bmd_lumbar_spine", "timepoint_months": 12,
+                     "measure": "difference_in_change", "estimate": -0.03, **reported})  # fmt: skip
+    effects, _, _, missing = run(arm_outcomes(), con, n=(40, 40))
+    assert effects.empty
+    assert reasons(missing) == [
+        "the effect or its variance is not a finite number (a value too large to compute with)"
+    ]
