@@ -1,0 +1,222 @@
+"""What the user of analysis.validate reads: the command line (help, exit status, stderr,
+stdout), the report printed when a pipeline run stops at validation, and the problems found
+under a contract of one's own (a schema path or mapping given to the command or the API).
+
+Small synthetic contracts are written out in full here, so that each case shows the whole
+contract, the whole table and every message it must produce.
+"""
+
+import csv
+import io
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from analysis.validate import (
+    SCHEMA_PATH,
+    check_raw,
+    load_schema,
+    main,
+    report_for_pipeline,
+    validate_raw,
+)
+
+# --- the command line ------------------------------------------------------------------------
+
+
+def test_command_line_help_names_the_command_its_purpose_and_defaults(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "400")  # no wrapping inside the schema path
+    with pytest.raises(SystemExit) as info:
+        main(["--help"])
+    assert info.value.code == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert out.startswith("usage: python -m analysis validate [-h] [--schema SCHEMA] [raw_dir] ")
+    assert " Check the raw tables against the data contract; writes nothing. " in out
+    assert " raw_dir default: data/raw " in out
+    assert out.endswith(f" --schema SCHEMA default: {SCHEMA_PATH}")
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "reason"),
+    [
+        # the operating system's words for ENOENT, not Python's "[Errno 2] ...: 'path'"
+        ("absent.yaml", None, "No such file or directory"),
+        ("list.yaml", "- studies.csv\n", "it has no 'tables' mapping"),
+        ("tables_list.yaml", "tables: [studies.csv]\n", "it has no 'tables' mapping"),
+        # the YAML parser's first line only (libyaml's wording, or pure-Python PyYAML's);
+        # the following lines point at the line and column
+        ("broken.yaml", "tables: a: b\n", "mapping values are not allowed (in this context|here)"),
+    ],
+)
+def test_an_unusable_schema_is_one_line_on_stderr_and_exit_status_2(
+    raw_copy, tmp_path, capsys, name, text, reason
+):
+    path = tmp_path / name
+    if text is not None:
+        path.write_text(text, "utf-8")
+    assert main([str(raw_copy), "--schema", str(path)]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert re.fullmatch(re.escape(f"{path}: not a usable data contract (") + reason + r"\)\n", err)
+
+
+def _schema_with_a_boolean_column(tmp_path: Path) -> Path:
+    """The shipped contract plus a boolean column ``blinded`` in studies.csv."""
+    schema = load_schema()
+    schema["tables"]["studies.csv"]["columns"]["blinded"] = {"type": "boolean"}
+    path = tmp_path / "schema.yaml"
+    path.write_text(yaml.safe_dump(schema, sort_keys=False), "utf-8")
+    return path
+
+
+def test_the_command_line_and_check_raw_use_the_schema_they_are_given(raw_copy, tmp_path, capsys):
+    schema = _schema_with_a_boolean_column(tmp_path)
+    studies = raw_copy / "studies.csv"
+    rows = check_raw(raw_copy)["studies.csv"]
+    with studies.open(newline="", encoding="utf-8") as handle:
+        records = list(csv.reader(handle))
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(
+        [[*records[0], "blinded"], *([*r, "false"] for r in records[1:])]
+    )
+    studies.write_text(out.getvalue(), "utf-8")
+    # under the shipped contract the extra column is unknown; under the given one it is valid
+    assert main([str(raw_copy)]) == 2
+    capsys.readouterr()
+    assert main([str(raw_copy), "--schema", str(schema)]) == 0
+    tables = len(load_schema(schema)["tables"])
+    total = 0
+    for table in raw_copy.glob("*.csv"):
+        with table.open(newline="", encoding="utf-8") as handle:
+            total += len(list(csv.reader(handle))) - 1  # records after the header
+    assert capsys.readouterr() == (f"{raw_copy}: {tables} tables, {total} rows valid\n", "")
+    assert check_raw(raw_copy, schema)["studies.csv"] == rows
+    assert check_raw(raw_copy, load_schema(schema))["studies.csv"] == rows
+
+
+# --- the report of a pipeline run that stopped at validation ---------------------------------
+
+
+def test_the_pipeline_report_prints_nothing_for_valid_data(raw_copy, capsys):
+    out = io.StringIO()
+    assert report_for_pipeline(raw_copy, file=out) == 0
+    assert report_for_pipeline(raw_copy) == 0
+    assert out.getvalue() == ""
+    assert capsys.readouterr() == ("", "")
+
+
+@pytest.mark.parametrize("to_stderr", [True, False])
+def test_the_pipeline_report_lists_every_problem_indented_under_a_summary(
+    raw_copy, capsys, to_stderr
+):
+    (raw_copy / "grade.csv").unlink()
+    (raw_copy / "notes.csv").write_text("a\n1\n", "utf-8")
+    expected = (
+        f"\n{raw_copy} does not satisfy the data contract; the run stopped at validation. "
+        "2 problem(s):\n"
+        f"  {raw_copy}/grade.csv: file is missing; the contract lists grade.csv "
+        "(add it with its header line)\n"
+        f"  {raw_copy}/notes.csv: not a table of the contract; "
+        "add it to analysis/schema/raw_tables.yaml or remove it\n"
+    )
+    out = io.StringIO()
+    if to_stderr:
+        assert report_for_pipeline(raw_copy) == 2
+        assert capsys.readouterr() == ("", expected)
+    else:
+        assert report_for_pipeline(str(raw_copy), file=out) == 2
+        assert capsys.readouterr() == ("", "")
+        assert out.getvalue() == expected
+
+
+# --- contracts of one's own ------------------------------------------------------------------
+
+
+def _write(root: Path, schema: dict, tables: dict[str, str]) -> Path:
+    """A raw directory holding ``tables`` and the contract ``schema`` beside it."""
+    raw = root / "raw"
+    raw.mkdir()
+    for name, text in tables.items():
+        (raw / name).write_text(text, "utf-8")
+    path = root / "schema.yaml"
+    path.write_text(yaml.safe_dump(schema, sort_keys=False), "utf-8")
+    return path
+
+
+def _messages(raw: Path, schema: Path) -> list[str]:
+    return [p.message for p in validate_raw(raw, schema)]
+
+
+def test_a_table_without_rows_is_reported_even_when_an_earlier_table_has_bad_rows(tmp_path):
+    schema = {
+        "tables": {
+            "counts.csv": {"columns": {"n": {"type": "integer"}}},
+            "people.csv": {"columns": {"name": {"required": True}}, "min_rows": 1},
+        }
+    }
+    path = _write(tmp_path, schema, {"counts.csv": "n\nmany\n", "people.csv": "name\n"})
+    raw = tmp_path / "raw"
+    assert _messages(raw, path) == [
+        f"{raw}/counts.csv row 2, column n: 'many' is not an integer",
+        f"{raw}/people.csv: has a header but no rows; people.csv needs at least 1 row(s)",
+    ]
+
+
+# A reference to parts.csv.part is scoped by the parent key's other column, group, when the
+# child table has it; a part of another group is then a missing reference.
+_PARENT = {"key": ["group", "part"], "columns": {"group": {}, "part": {}}}
+_PARTS = "group,part\ng1,bolt\ng2,nut\n"
+
+
+@pytest.mark.parametrize(
+    ("group_spec", "extra"),
+    [
+        # group is a column of the child without a reference of its own
+        ({"group": {}}, []),
+        # group is not in the child's contract at all (reported as unknown), but it is in
+        # the header, so it still scopes the reference
+        ({}, ["{raw}/uses.csv row 1, column group: 'group' is not a column of uses.csv; "
+              "see docs/data-dictionary.md"]),
+    ],
+)  # fmt: skip
+def test_a_reference_is_scoped_by_a_parent_key_column_without_its_own_reference(
+    tmp_path, group_spec, extra
+):
+    schema = {
+        "tables": {
+            "parts.csv": _PARENT,
+            "uses.csv": {
+                "columns": {**group_spec, "part": {"references": "parts.csv.part"}},
+            },
+        }
+    }
+    path = _write(tmp_path, schema, {"parts.csv": _PARTS, "uses.csv": "group,part\ng1,nut\n"})
+    raw = tmp_path / "raw"
+    assert _messages(raw, path) == [
+        *(m.format(raw=raw) for m in extra),
+        f"{raw}/uses.csv row 2, column part: 'nut' is not a part of group 'g1' in parts.csv",
+    ]
+
+
+def test_a_missing_scope_table_is_reported_alone_not_as_a_wrong_reference(tmp_path):
+    schema = {
+        "tables": {
+            "groups.csv": {"key": ["group"], "columns": {"group": {}}},
+            "parts.csv": _PARENT,
+            "uses.csv": {
+                "columns": {
+                    "group": {"references": "groups.csv.group"},
+                    "part": {"references": "parts.csv.part"},
+                },
+            },
+        }
+    }
+    # groups.csv is missing, so whether group g1 exists and owns a nut cannot be decided
+    path = _write(tmp_path, schema, {"parts.csv": _PARTS, "uses.csv": "group,part\ng1,nut\n"})
+    raw = tmp_path / "raw"
+    assert _messages(raw, path) == [
+        f"{raw}/groups.csv: file is missing; the contract lists groups.csv "
+        "(add it with its header line)"
+    ]
