@@ -220,3 +220,74 @@ def test_a_missing_scope_table_is_reported_alone_not_as_a_wrong_reference(tmp_pa
         f"{raw}/groups.csv: file is missing; the contract lists groups.csv "
         "(add it with its header line)"
     ]
+
+
+# --- files that cannot be read as a table ----------------------------------------------------
+
+_ONE_TABLE = {"tables": {"t.csv": {"columns": {"a": {}, "b": {}}}}}
+
+
+def _one_table(tmp_path: Path, data: bytes | None = None) -> tuple[Path, Path]:
+    path = _write(tmp_path, _ONE_TABLE, {})
+    raw = tmp_path / "raw"
+    if data is not None:
+        (raw / "t.csv").write_bytes(data)
+    return raw, path
+
+
+def test_a_file_over_the_size_limit_is_refused_without_being_read(tmp_path):
+    raw, schema = _one_table(tmp_path)
+    with (raw / "t.csv").open("wb") as handle:
+        handle.truncate(20_000_001)  # sparse: one byte over the documented 20 MB
+    assert _messages(raw, schema) == [
+        f"{raw}/t.csv: the file has 20000001 bytes, more than the 20000000 a raw table may have"
+    ]
+
+
+def test_a_file_of_exactly_the_size_limit_is_read(tmp_path):
+    raw, schema = _one_table(tmp_path, b"a,b\n" + b"x" * (20_000_000 - 4))
+    assert _messages(raw, schema) == [
+        f"{raw}/t.csv row 2: a field is longer than 131072 characters (a quote never closed, "
+        "or pasted text); the rows after it were not read"
+    ]
+
+
+def test_a_bar_separated_file_is_reported(tmp_path):
+    raw, schema = _one_table(tmp_path, b"a|b\n1|2\n")
+    assert _messages(raw, schema) == [
+        f"{raw}/t.csv row 1: the header is separated by bars, not commas; "
+        "save the file as comma-separated"
+    ]
+
+
+def test_a_semicolon_in_the_only_column_of_a_one_column_table_is_a_wrong_name(tmp_path):
+    schema = {"tables": {"t.csv": {"columns": {"a": {}}}}}
+    path = _write(tmp_path, schema, {"t.csv": "a;b\n1\n"})
+    raw = tmp_path / "raw"
+    assert _messages(raw, path) == [
+        f"{raw}/t.csv row 1, column a;b: 'a;b' is not a column of t.csv; "
+        "see docs/data-dictionary.md",
+        f"{raw}/t.csv row 1, column a: missing from the header; every column of the contract "
+        "must be present (leave its cells blank)",
+    ]
+
+
+def test_a_socket_named_like_a_table_is_refused(tmp_path, monkeypatch):
+    socket = pytest.importorskip("socket")
+    raw, schema = _one_table(tmp_path)
+    monkeypatch.chdir(raw)  # a relative name: socket paths are limited to about 100 bytes
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.bind("t.csv")
+        assert _messages(raw, schema) == [
+            f"{raw}/t.csv: is a socket, not a regular file; a raw table must be a regular file"
+        ]
+
+
+def test_an_invalid_byte_after_a_bom_is_counted_from_the_first_byte_of_the_file(tmp_path):
+    # BOM (3 bytes) + "a,b\n" (4) + "1,2\n" (4) + "x": the Latin-1 byte is byte 12, line 3
+    raw, schema = _one_table(tmp_path, b"\xef\xbb\xbfa,b\n1,2\nx\xe9,3\n")
+    assert _messages(raw, schema) == [
+        f"{raw}/t.csv row 1: the file starts with a byte order mark (BOM); "
+        "save it as UTF-8 without BOM",
+        f"{raw}/t.csv row 3: byte 12 (0xe9) is not valid UTF-8; save the file as UTF-8",
+    ]
