@@ -291,3 +291,72 @@ def test_an_invalid_byte_after_a_bom_is_counted_from_the_first_byte_of_the_file(
         "save it as UTF-8 without BOM",
         f"{raw}/t.csv row 3: byte 12 (0xe9) is not valid UTF-8; save the file as UTF-8",
     ]
+
+
+# --- cells and the order of the report -------------------------------------------------------
+
+
+def test_bounds_are_written_as_a_reader_writes_them_and_columns_named_by_their_noun(tmp_path):
+    schema = {
+        "tables": {
+            "t.csv": {
+                "columns": {
+                    "ratio": {"type": "number", "min": 0.5, "max": 0.999},
+                    "year": {"type": "integer", "min": 1950, "max": 2100.0},
+                    "sd": {"type": "number", "min": 0},
+                }
+            }
+        }
+    }
+    rows = "ratio,year,sd\n0.25,1949,-1\n1,2101,0\n"
+    path = _write(tmp_path, schema, {"t.csv": rows})
+    raw = tmp_path / "raw"
+    assert _messages(raw, path) == [
+        f"{raw}/t.csv row 2, column ratio: 0.25 is below the minimum; ratio must be >= 0.5",
+        f"{raw}/t.csv row 2, column year: 1949 is below the minimum; a year must be >= 1950",
+        f"{raw}/t.csv row 2, column sd: -1 is negative; a standard deviation must be >= 0",
+        f"{raw}/t.csv row 3, column ratio: 1 is above the maximum; ratio must be <= 0.999",
+        f"{raw}/t.csv row 3, column year: 2101 is above the maximum; a year must be <= 2100",
+    ]
+
+
+def test_problems_are_ordered_by_table_row_and_column_whenever_found(tmp_path):
+    # The reference of row 2 is checked after every row is read, the unknown table last;
+    # the report still follows the contract's tables, then rows, then columns.
+    schema = {
+        "tables": {
+            "a.csv": {"key": ["id"], "columns": {"id": {}}},
+            "b.csv": {
+                "columns": {"id": {"references": "a.csv.id"}, "n": {"type": "integer"}},
+            },
+        }
+    }
+    tables = {"a.csv": "id\nx\n", "b.csv": "id,n\ny,1.5\nx,two\n", "c.csv": "z\n"}
+    path = _write(tmp_path, schema, tables)
+    raw = tmp_path / "raw"
+    assert _messages(raw, path) == [
+        f"{raw}/b.csv row 2, column id: 'y' is not an id in a.csv",
+        f"{raw}/b.csv row 2, column n: '1.5' is not an integer",
+        f"{raw}/b.csv row 3, column n: 'two' is not an integer",
+        f"{raw}/c.csv: not a table of the contract; "
+        "add it to analysis/schema/raw_tables.yaml or remove it",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("cell", "shown", "position"),
+    [
+        ('"x\ry"', "U+000D", 2),  # a carriage return not followed by a line feed; no name
+        ('"ab\r\ncd\u200b"', "U+200B (ZERO WIDTH SPACE)", 7),  # CRLF inside a cell is a break
+        ("\u202eab", "U+202E (RIGHT-TO-LEFT OVERRIDE)", 1),
+    ],
+)
+def test_a_control_or_invisible_character_is_named_by_code_point_and_position(
+    tmp_path, cell, shown, position
+):
+    path = _write(tmp_path, _ONE_TABLE, {"t.csv": f"a,b\n{cell},1\n"})
+    raw = tmp_path / "raw"
+    assert _messages(raw, path) == [
+        f"{raw}/t.csv row 2, column a: contains {shown} at character {position}, a control or "
+        "text-direction character; write printable text only"
+    ]
