@@ -360,3 +360,85 @@ def test_a_control_or_invisible_character_is_named_by_code_point_and_position(
         f"{raw}/t.csv row 2, column a: contains {shown} at character {position}, a control or "
         "text-direction character; write printable text only"
     ]
+
+
+# --- plausible ranges, by what the row's measure makes of a value ----------------------------
+
+_PLAUSIBLE = {
+    "vocabularies": {"outcome": ["bmd"], "unit": ["g/cm2", "percent", "mg/cm2"]},
+    "plausible_ranges": {
+        "any_outcome": {"percent": {"range": [-100, 300], "why": "a fall stops at -100%"}},
+        "outcomes": {"bmd": {"g/cm2": {"range": [0.2, 2.5], "why": "near 1 g/cm2"}}},
+    },
+    "tables": {
+        "t.csv": {
+            "plausible": {
+                "measure": {"final": "level", "change": "change", "diff": "difference"},
+                "values": ["mean"],
+                "spreads": ["sd"],
+            },
+            "columns": {
+                "outcome": {"type": "enum", "vocabulary": "outcome"},
+                "unit": {"type": "enum", "vocabulary": "unit"},
+                "measure": {"type": "enum", "allowed": ["final", "change", "diff", "other"]},
+                "mean": {"type": "number"},
+                "sd": {"type": "number", "min": 0},
+            },
+        }
+    },
+}
+
+
+def test_values_are_checked_against_the_range_their_measure_gives(tmp_path):
+    # g/cm2: level 0.2 to 2.5, so a change or a difference spans -2.3 to 2.3, an SD 0 to 2.3;
+    # percent: a level or a change -100 to 300, a difference -400 to 400.
+    rows = [
+        ("g/cm2", "final", "0.2", "2.2"),  # 2: both at or inside their bounds
+        ("g/cm2", "final", "0.1", "2.4"),  # 3: value below 0.2, SD above 2.3
+        ("g/cm2", "change", "-2.2", ""),  # 4: a loss near the whole range is a change
+        ("g/cm2", "change", "-2.4", ""),  # 5: but not beyond it
+        ("g/cm2", "diff", "2.4", ""),  # 6
+        ("percent", "change", "-100", ""),  # 7: bounds included
+        ("percent", "change", "300", ""),  # 8
+        ("percent", "change", "-101", ""),  # 9
+        ("percent", "diff", "-400", ""),  # 10
+        ("percent", "diff", "401", ""),  # 11
+        ("g/cm2", "other", "99", "99"),  # 12: a measure the contract does not range
+        ("g/cm2", "final", "", "-1"),  # 13: a negative SD is reported once, as negative
+        ("percent", "final", "301", ""),  # 14: a percent level has the level's range
+    ]
+    lines = "".join(f"bmd,{unit},{measure},{mean},{sd}\n" for unit, measure, mean, sd in rows)
+    path = _write(tmp_path, _PLAUSIBLE, {"t.csv": "outcome,unit,measure,mean,sd\n" + lines})
+    raw = tmp_path / "raw"
+    g, p = "g/cm2; near 1 g/cm2", "percent; a fall stops at -100%"
+    where = f"{raw}/t.csv row"
+    tail = "check the value and its unit"
+    assert _messages(raw, path) == [
+        f"{where} 3, column mean: 0.1 g/cm2 is outside the plausible range for a value of bmd "
+        f"(0.2 to 2.5 {g}); {tail}",
+        f"{where} 3, column sd: 2.4 g/cm2 is outside the plausible range for an SD or SE of "
+        f"bmd (0 to 2.3 {g}); {tail}",
+        f"{where} 5, column mean: -2.4 g/cm2 is outside the plausible range for a change of bmd "
+        f"(-2.3 to 2.3 {g}); {tail}",
+        f"{where} 6, column mean: 2.4 g/cm2 is outside the plausible range for a difference of "
+        f"bmd (-2.3 to 2.3 {g}); {tail}",
+        f"{where} 9, column mean: -101 percent is outside the plausible range for a change of "
+        f"bmd (-100 to 300 {p}); {tail}",
+        f"{where} 11, column mean: 401 percent is outside the plausible range for a difference "
+        f"of bmd (-400 to 400 {p}); {tail}",
+        f"{where} 13, column sd: -1 is negative; a standard deviation must be >= 0",
+        f"{where} 14, column mean: 301 percent is outside the plausible range for a value of "
+        f"bmd (-100 to 300 {p}); {tail}",
+    ]
+
+
+def test_a_unit_without_a_range_for_the_outcome_is_reported_once_per_row(tmp_path):
+    text = "outcome,unit,measure,mean,sd\nbmd,mg/cm2,final,900,50\nbmd,mg/cm2,final,,\n"
+    path = _write(tmp_path, _PLAUSIBLE, {"t.csv": text})
+    raw = tmp_path / "raw"
+    # the second row has no value to check, so no range is needed
+    assert _messages(raw, path) == [
+        f"{raw}/t.csv row 2, column unit: 'mg/cm2' has no plausible range declared for bmd; "
+        "correct the unit or declare the range under plausible_ranges in "
+        "analysis/schema/raw_tables.yaml"
+    ]
