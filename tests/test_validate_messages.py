@@ -442,3 +442,85 @@ def test_a_unit_without_a_range_for_the_outcome_is_reported_once_per_row(tmp_pat
         "correct the unit or declare the range under plausible_ranges in "
         "analysis/schema/raw_tables.yaml"
     ]
+
+
+# --- rules across rows and tables ------------------------------------------------------------
+
+_STUDIES = {
+    "study_id": {"required": True},
+    "label": {},
+    "year": {"type": "integer"},
+    "pmid": {"type": "pmid"},
+    "doi": {"type": "doi"},
+}
+
+
+def test_one_trial_on_two_rows_is_found_by_pmid_doi_or_label_and_year(tmp_path):
+    schema = {"tables": {"studies.csv": {"key": ["study_id"], "columns": _STUDIES}}}
+    text = (
+        "study_id,label,year,pmid,doi\n"
+        "s1,Smith  2001 Trial,2001,123,10.1000/AB\n"
+        "s2,smith 2001 trial,2001,,\n"  # same label once spaces and case are ignored
+        "s3,Smith 2001 Trial,2002,,\n"  # another year: another trial
+        "s4,,,123,\n"
+        "s5, ,2001,,10.1000/ab\n"  # a DOI is case-insensitive; a blank label is no label
+    )
+    path = _write(tmp_path, schema, {"studies.csv": text})
+    raw = tmp_path / "raw"
+    also = "one study is one row (list further reports in companion_reports)"
+    assert _messages(raw, path) == [
+        f"{raw}/studies.csv row 3, column label: 'smith 2001 trial (2001)' is also the label of "
+        f"study 's1' (row 2); {also}",
+        f"{raw}/studies.csv row 5, column pmid: '123' is also the pmid of study 's1' (row 2); "
+        f"{also}",
+        f"{raw}/studies.csv row 6, column doi: '10.1000/ab' is also the doi of study 's1' "
+        f"(row 2); {also}",
+    ]
+
+
+_SCREENED = {
+    "tables": {
+        "studies.csv": {"key": ["study_id"], "columns": {"study_id": {}}},
+        "screening.csv": {
+            "key": ["record_id"],
+            "columns": {
+                "record_id": {},
+                "study_id": {"references": "studies.csv.study_id"},
+                "decision": {},
+            },
+        },
+    }
+}
+
+
+def test_a_study_needs_an_included_screening_record(tmp_path):
+    text = "record_id,study_id,decision\nr1,s1,included\nr2,s2,excluded\n"
+    path = _write(tmp_path, _SCREENED, {"studies.csv": "study_id\ns1\ns2\n", "screening.csv": text})
+    raw = tmp_path / "raw"
+    assert _messages(raw, path) == [
+        f"{raw}/studies.csv row 3, column study_id: 's2' has no included record in "
+        "screening.csv; add the record that reports it"
+    ]
+
+
+def test_after_a_reading_error_the_unread_rows_are_not_held_against_other_tables(tmp_path):
+    # screening.csv stops at an unclosed quote: the record of s2 and s3 may be in the rest
+    text = 'record_id,study_id,decision\nr1,s1,included\nr2,"s2,included\nr3,s3,included\n'
+    tables = {"studies.csv": "study_id\ns1\ns2\ns3\n", "screening.csv": text}
+    path = _write(tmp_path, _SCREENED, tables)
+    raw = tmp_path / "raw"
+    assert _messages(raw, path) == [
+        f"{raw}/screening.csv row 3: a quoted value opened in this row is never closed; "
+        "the rows after it were not read"
+    ]
+
+
+def test_a_reference_into_a_table_cut_short_by_a_reading_error_is_not_reported(tmp_path):
+    text = "record_id,study_id,decision\nr1,s1,included\nr3,s3,included\n"
+    tables = {"studies.csv": 'study_id\ns1\n"s2\ns3\n', "screening.csv": text}
+    path = _write(tmp_path, _SCREENED, tables)
+    raw = tmp_path / "raw"
+    assert _messages(raw, path) == [
+        f"{raw}/studies.csv row 3: a quoted value opened in this row is never closed; "
+        "the rows after it were not read"
+    ]
