@@ -524,3 +524,66 @@ def test_a_reference_into_a_table_cut_short_by_a_reading_error_is_not_reported(t
         f"{raw}/studies.csv row 3: a quoted value opened in this row is never closed; "
         "the rows after it were not read"
     ]
+
+
+def test_rules_within_a_row_of_one_table(tmp_path):
+    schema = {
+        "tables": {
+            "arm_outcomes.csv": {
+                "columns": {
+                    "measure": {},
+                    "timepoint_months": {"type": "number"},
+                    "n": {"type": "integer"},
+                    "sd": {"type": "number"},
+                    "se": {"type": "number"},
+                }
+            },
+            "contrasts.csv": {
+                "columns": {"treatment_arm": {}, "control_arm": {}, "estimate": {"type": "number"}}
+            },
+            "risk_of_bias.csv": {
+                "domains_by_tool": {"rob2": ["randomization", "overall"], "murad": ["selection"]},
+                "judgements_by_tool": {"rob2": ["low", "high"], "murad": ["low", "unclear"]},
+                "columns": {"tool": {}, "domain": {}, "judgement": {}},
+            },
+        }
+    }
+    arms = (
+        "measure,timepoint_months,n,sd,se\n"
+        "final,6,1,0.5,\n"  # 2: an SD from one man
+        "final,6,1,,0.2\n"  # 3: an SE from one man
+        "final,6,2,0.5,\n"  # 4
+        "final,6,1,,\n"  # 5: one man and no spread, but no statistic at all
+        "baseline,0.0,2,0.5,\n"  # 6: 0.0 is time zero
+        "baseline,0.5,2,0.5,\n"  # 7
+        "baseline,,2,0.5,\n"  # 8: a blank time point is not a time point
+    )
+    contrasts = "treatment_arm,control_arm,estimate\na,b,1\na,a,1\n,,1\n"
+    rob = (
+        "tool,domain,judgement\n"
+        "rob2,overall,high\n"  # 2
+        "rob2,selection,low\n"  # 3: a domain of the other tool
+        "rob2,overall,unclear\n"  # 4: a judgement of the other tool
+        "other,selection,unclear\n"  # 5: a tool without lists
+        "rob2,overall,fine\n"  # 6: no tool's judgement at all (an enum would report it)
+        "murad,selection,unclear\n"  # 7
+        "rob2,,low\n"  # 8
+    )
+    tables = {"arm_outcomes.csv": arms, "contrasts.csv": contrasts, "risk_of_bias.csv": rob}
+    path = _write(tmp_path, schema, tables)
+    raw = tmp_path / "raw"
+    spread = "1, but the row gives an SD or SE; a spread needs n >= 2"
+    assert _messages(raw, path) == [
+        f"{raw}/arm_outcomes.csv row 2, column n: {spread}",
+        f"{raw}/arm_outcomes.csv row 3, column n: {spread}",
+        f"{raw}/arm_outcomes.csv row 5: the row reports no statistic; give at least one of "
+        "sd, se or remove the row",
+        f"{raw}/arm_outcomes.csv row 7, column timepoint_months: 0.5 months, but measure is "
+        "baseline; a baseline is at timepoint_months 0",
+        f"{raw}/contrasts.csv row 3, column control_arm: 'a' is also the treatment_arm; "
+        "a contrast compares two different arms",
+        f"{raw}/risk_of_bias.csv row 3, column domain: 'selection' is not a domain of rob2; "
+        "rob2 domains: randomization, overall",
+        f"{raw}/risk_of_bias.csv row 4, column judgement: 'unclear' is not a judgement of rob2; "
+        "rob2 judgements: low, high",
+    ]
