@@ -587,3 +587,44 @@ def test_rules_within_a_row_of_one_table(tmp_path):
         f"{raw}/risk_of_bias.csv row 4, column judgement: 'unclear' is not a judgement of rob2; "
         "rob2 judgements: low, high",
     ]
+
+
+def test_pairs_of_columns_must_be_given_together_and_in_order(tmp_path):
+    numbers = ("mean", "median", "q1", "q3", "ci_low", "ci_high", "p_value")
+    columns = {"measure": {}, **{c: {"type": "number"} for c in numbers}}
+    columns |= {"p_value_bound": {}, "censor": {}, "value": {"type": "number"}}
+    schema = {"tables": {"arm_outcomes.csv": {"columns": columns}}}
+    text = (
+        "measure,mean,median,q1,q3,ci_low,ci_high,p_value,p_value_bound,censor,value\n"
+        "final,1,,,,0.5,1.5,,,,\n"  # 2
+        "final,1,,,,0.5,,,,,\n"  # 3: half an interval
+        "final,1,,,,,1.5,,,,\n"  # 4: the other half
+        "final,1,,,,2,1,,,,\n"  # 5: reversed interval
+        "final,,2,3,1,,,,,,\n"  # 6: q1 > median > q3 (q1 > q3 follows)
+        "final,,,3,1,,,,,,\n"  # 7: q1 > q3 without a median
+        "final,,,1,3,,,,,,\n"  # 8
+        "final,,,1,,,,,,,\n"  # 9: one quartile
+        "final,,,,,,,,<,,\n"  # 10: a bound without its p-value, and nothing else
+        "final,1,,,,,,,,<,\n"  # 11: a censored value without its limit
+        "reported_in_words,,,,,,,,,,\n"  # 12: words need no statistic
+        "final,,,,,,,0.04,=,,\n"  # 13
+    )
+    path = _write(tmp_path, schema, {"arm_outcomes.csv": text})
+    raw = tmp_path / "raw"
+    where = f"{raw}/arm_outcomes.csv row"
+    both = "give both bounds or neither"
+    assert _messages(raw, path) == [
+        f"{where} 3, column ci_low: 0.5 is given but ci_high is blank; {both}",
+        f"{where} 4, column ci_high: 1.5 is given but ci_low is blank; {both}",
+        f"{where} 5, column ci_low: 2 is greater than ci_high 1; ci_low must be <= ci_high",
+        f"{where} 6, column median: 2 is greater than q3 1; median must be <= q3",
+        f"{where} 6, column q1: 3 is greater than median 2; q1 must be <= median",
+        f"{where} 7, column q1: 3 is greater than q3 1; q1 must be <= q3",
+        f"{where} 9, column q1: 1 is given but q3 is blank; give both quartiles or neither",
+        f"{where} 10: the row reports no statistic; give at least one of mean, median, ci_low, "
+        "ci_high, q1, q3, p_value or remove the row",
+        f"{where} 10, column p_value_bound: < is given but p_value is blank; a bound needs the "
+        "p-value it bounds",
+        f"{where} 11, column censor: < is given but value is blank; a censored value needs its "
+        "detection limit in value",
+    ]
