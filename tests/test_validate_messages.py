@@ -628,3 +628,63 @@ def test_pairs_of_columns_must_be_given_together_and_in_order(tmp_path):
         f"{where} 11, column censor: < is given but value is blank; a censored value needs its "
         "detection limit in value",
     ]
+
+
+def test_a_blank_cell_is_named_by_what_the_rest_of_its_row_needs(tmp_path):
+    schema = {
+        "tables": {
+            "studies.csv": {"key": ["study_id"], "columns": {"study_id": {}, "design": {}}},
+            "t.csv": {
+                "key": ["id"],
+                "columns": {
+                    "id": {"type": "integer"},
+                    "x": {"type": "number"},
+                    "n": {"type": "integer"},
+                    "source": {"required": True},
+                    "location": {},
+                },
+            },
+            "screening.csv": {"columns": {"record_id": {}, "study_id": {}, "decision": {}}},
+            "contrasts.csv": {
+                "columns": {"measure": {}, "reported_text": {}, "estimate": {"type": "number"}}
+            },
+            "patient_observations.csv": {
+                "columns": {"study_id": {}, "patient_id": {"required": True}}
+            },
+        }
+    }
+    tables = {
+        "studies.csv": "study_id,design\ncase,case_report\ntrial,rct\nseries,case_series\n",
+        # 2: a number without its source; 3: without its location; 4: no number, but
+        # source is required anyway; 5: two numbers without either (the key id is no number)
+        "t.csv": "id,x,n,source,location\n1,2.5,,,here\n2,,10,src,\n3,,,,\n4,1,2,,\n",
+        "screening.csv": (
+            "record_id,study_id,decision\nr1,case,included\nr2,trial,included\n"
+            "r3,series,included\nr4,,included\nr5,,excluded\n"
+        ),
+        "contrasts.csv": "measure,reported_text,estimate\nreported_in_words,,\nfinal,,1\n",
+        "patient_observations.csv": "study_id,patient_id\ncase,\nseries,\ntrial,\n",
+    }
+    path = _write(tmp_path, schema, tables)
+    raw = tmp_path / "raw"
+    man = "must name the man it describes (patients.csv patient_id)"
+    assert _messages(raw, path) == [
+        f"{raw}/t.csv row 2, column source: blank, but the row reports x; every number needs "
+        "its source",
+        f"{raw}/t.csv row 3, column location: blank, but the row reports n; every number needs "
+        "its location",
+        f"{raw}/t.csv row 4, column source: blank; source is required",
+        f"{raw}/t.csv row 5, column source: blank, but the row reports x, n; every number "
+        "needs its source",
+        f"{raw}/t.csv row 5, column location: blank, but the row reports x, n; every number "
+        "needs its location",
+        f"{raw}/screening.csv row 5, column study_id: blank, but decision is included; name "
+        "the study the record reports",
+        f"{raw}/contrasts.csv row 2, column reported_text: blank, but measure is "
+        "reported_in_words; give the report's words",
+        f"{raw}/patient_observations.csv row 2, column patient_id: blank; an observation of "
+        f"case_report study 'case' {man}",
+        f"{raw}/patient_observations.csv row 3, column patient_id: blank; an observation of "
+        f"case_series study 'series' {man}",
+        f"{raw}/patient_observations.csv row 4, column patient_id: blank; patient_id is required",
+    ]
