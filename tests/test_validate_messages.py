@@ -688,3 +688,94 @@ def test_a_blank_cell_is_named_by_what_the_rest_of_its_row_needs(tmp_path):
         f"case_series study 'series' {man}",
         f"{raw}/patient_observations.csv row 4, column patient_id: blank; patient_id is required",
     ]
+
+
+def test_a_duplicate_key_compares_numbers_as_numbers_and_names_the_first_row(tmp_path):
+    key = {"a": {"required": True}, "t": {"type": "number"}, "s": {}}
+    schema = {"tables": {"t.csv": {"key": ["a", "t", "s"], "columns": key}}}
+    text = (
+        "a,t,s\n"
+        "x,6,p\n"  # 2
+        "x,6.0,p\n"  # 3: 6.0 months is 6 months
+        "x,6,6\n"  # 4
+        "x,6,6.0\n"  # 5: s is text, so 6.0 is not 6
+        ",6,p\n"  # 6: a blank required key cell is reported as required only
+        ",6,p\n"  # 7
+        "y,1,\n"  # 8: a blank optional key cell is part of the key
+        "y,1,\n"  # 9
+        "y,1e0,\n"  # 10
+    )
+    path = _write(tmp_path, schema, {"t.csv": text})
+    raw = tmp_path / "raw"
+    assert _messages(raw, path) == [
+        f"{raw}/t.csv row 3: duplicate key (a=x, t=6.0, s=p); the same key is in row 2",
+        f"{raw}/t.csv row 6, column a: blank; a is required",
+        f"{raw}/t.csv row 7, column a: blank; a is required",
+        f"{raw}/t.csv row 9: duplicate key (a=y, t=1, s=); the same key is in row 8",
+        f"{raw}/t.csv row 10: duplicate key (a=y, t=1e0, s=); the same key is in row 8",
+    ]
+
+
+def test_every_item_of_a_list_of_references_must_exist(tmp_path):
+    schema = {
+        "tables": {
+            "a.csv": {"key": ["id"], "columns": {"id": {}, "code": {}}},
+            "b.csv": {
+                "columns": {
+                    "refs": {"references": "a.csv.id", "separator": ";"},
+                    "one": {"references": "a.csv.id"},
+                    "code": {"references": "a.csv.code"},
+                }
+            },
+        }
+    }
+    tables = {
+        "a.csv": "id,code\nx,c1\ny,c2\n",
+        "b.csv": 'refs,one,code\n"x; y",x,c1\nx;;z,y,c2\n," x",\nw,q,c3\n',
+    }
+    path = _write(tmp_path, schema, tables)
+    raw = tmp_path / "raw"
+    assert _messages(raw, path) == [
+        f"{raw}/b.csv row 3, column refs: 'z' is not an id in a.csv",
+        f"{raw}/b.csv row 4, column one: ' x' has leading or trailing spaces; remove them",
+        f"{raw}/b.csv row 5, column refs: 'w' is not an id in a.csv",
+        f"{raw}/b.csv row 5, column one: 'q' is not an id in a.csv",
+        f"{raw}/b.csv row 5, column code: 'c3' is not a code in a.csv",
+    ]
+
+
+def test_an_observation_must_come_from_a_report_of_its_man(tmp_path):
+    schema = {
+        "tables": {
+            "studies.csv": {"key": ["study_id"], "columns": {"study_id": {}}},
+            "patients.csv": {
+                "key": ["patient_id"],
+                "columns": {"patient_id": {}, "first_report": {}, "also_reported_in": {}},
+            },
+            "patient_observations.csv": {"columns": {"study_id": {}, "patient_id": {}}},
+        }
+    }
+    tables = {
+        "studies.csv": "study_id\ns1\ns2\ns3\ns4\n",
+        "patients.csv": 'patient_id,first_report,also_reported_in\np1,s1,"s2; s3"\np2,s4,\n'
+        "p3,s1,zz\n",
+        "patient_observations.csv": (
+            "study_id,patient_id\n"
+            "s1,p1\n"  # 2: his first report
+            "s3,p1\n"  # 3: a later one, spaces around the separator ignored
+            "s4,p1\n"  # 4: another man's report
+            "s1,p2\n"  # 5
+            "s4,p9\n"  # 6: an unknown man (a reference check reports him)
+            "s2,p3\n"  # 7: p3's reports include one that is not a study
+            "s9,p1\n"  # 8: an unknown study
+        ),
+    }
+    path = _write(tmp_path, schema, tables)
+    raw = tmp_path / "raw"
+    fix = "add it to his also_reported_in, or correct the study_id"
+    assert _messages(raw, path) == [
+        f"{raw}/patient_observations.csv row 4, column study_id: 's4' is not a report of "
+        f"patient 'p1' in patients.csv; {fix}",
+        f"{raw}/patient_observations.csv row 5, column study_id: 's1' is not a report of "
+        f"patient 'p2' in patients.csv; {fix}",
+    ]
