@@ -779,3 +779,52 @@ def test_an_observation_must_come_from_a_report_of_its_man(tmp_path):
         f"{raw}/patient_observations.csv row 5, column study_id: 's1' is not a report of "
         f"patient 'p2' in patients.csv; {fix}",
     ]
+
+
+def test_each_type_of_cell_names_what_is_wrong_with_its_value(tmp_path):
+    columns = {
+        "i": {"type": "integer"},
+        "x": {"type": "number"},
+        "p": {"type": "pmid"},
+        "d": {"type": "doi"},
+        "code": {"pattern": "^[A-Z]{2}$"},
+        "slug": {"pattern": "^[a-z0-9_]+$"},
+        "note": {},
+        "kind": {"type": "enum", "allowed": ["alpha", "beta"]},
+    }
+    schema = {"tables": {"t.csv": {"columns": columns}}}
+    text = (
+        "i,x,p,d,code,slug,note,kind\n"
+        "+5,.5,123456789,10.1234/ab,AB,ab_1, free text ,alpha\n"  # 2: all valid
+        "1.0,,,,,,,\n"  # 3
+        "9223372036854775807,5.,,,,,,\n"  # 4: the largest Int64; 5. is a number
+        "9223372036854775808,,,,,,,\n"  # 5: one more
+        ",e3,,,,,,\n"  # 6
+        ",1e-3,0123,,,,,\n"  # 7: a PMID has no leading zero
+        ",,1234567890,10.123/x,,,,\n"  # 8: at most nine digits; a DOI prefix has four
+        ",,,,abc,AB,,gamma\n"  # 9
+        "\uff0d\uff11,\uff11.5,,,,,,\n"  # 10: full-width minus and digit
+        '" 5",,,,,,,\n'  # 11
+    )
+    path = _write(tmp_path, schema, {"t.csv": text})
+    raw = tmp_path / "raw"
+    w = f"{raw}/t.csv row"
+    assert _messages(raw, path) == [
+        f"{w} 3, column i: '1.0' is not an integer",
+        f"{w} 5, column i: '9223372036854775808' is too large to be stored as a number; "
+        "check the value",
+        f"{w} 6, column x: 'e3' is not a number; leave the cell blank when the report gives none",
+        f"{w} 7, column p: '0123' is not a PMID; write the digits only, e.g. 19820017",
+        f"{w} 8, column p: '1234567890' is not a PMID; write the digits only, e.g. 19820017",
+        f"{w} 8, column d: '10.123/x' is not a DOI; write it as 10.<prefix>/<suffix>, "
+        "e.g. 10.1210/jc.2009-0739",
+        f"{w} 9, column code: 'abc' does not match ^[A-Z]{{2}}$",
+        f"{w} 9, column slug: 'AB' does not match ^[a-z0-9_]+$ (lower-case letters, digits "
+        "and _ only)",
+        f"{w} 9, column kind: 'gamma' is not an allowed kind; allowed: alpha, beta",
+        f"{w} 10, column i: '\uff0d\uff11' has a non-ASCII digit or sign (U+FF0D); "
+        "write the digits 0-9",
+        f"{w} 10, column x: '\uff11.5' has a non-ASCII digit or sign (U+FF11); "
+        "write the digits 0-9",
+        f"{w} 11, column i: ' 5' has leading or trailing spaces; remove them",
+    ]
