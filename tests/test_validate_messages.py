@@ -828,3 +828,55 @@ def test_each_type_of_cell_names_what_is_wrong_with_its_value(tmp_path):
         "write the digits 0-9",
         f"{w} 11, column i: ' 5' has leading or trailing spaces; remove them",
     ]
+
+
+_EMPTY = "file is empty; the first line must be the header: a,b"
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (b"", [f": {_EMPTY}"]),
+        (b"\xef\xbb\xbf", [f": {_EMPTY}", " row 1: the file starts with a byte order mark (BOM); "
+                           "save it as UTF-8 without BOM"]),
+        (b"\n", [" row 1: the first line is blank; it must be the header: a,b"]),
+        (b"a,b\n", [": has a header but no rows; t.csv needs at least 1 row(s)"]),
+        (b"a,b\r\n1,2\r\n", []),
+        (b"a,b\n1,2", []),
+        (b"a,b\n\n1,2\n", [" row 2: blank line; remove it"]),
+        (b"a,b\n\n", [" row 2: blank line; remove it"]),  # the row problem says it all
+        (b'a,b\n"x\ny",1\n1\n1,2,3\n', [
+            " row 4: 1 fields, the header has 2; the row is truncated or a comma is missing",
+            " row 5: 3 fields, the header has 2; quote values that contain a comma",
+        ]),
+        (b'a,b\n1,2\n"x"y,1\n3,4\n', [
+            " row 3: the quoting cannot be read (',' expected after '\"'); the rows after it "
+            "were not read"
+        ]),
+        (b'a,b\n1,2\n"3,4\n5,6\n', [
+            " row 3: a quoted value opened in this row is never closed; the rows after it were "
+            "not read"
+        ]),
+        (b"a,b,a,a\n1,2,3,4\n", [
+            " row 1, column a: 'a' appears more than once in the header (columns 1 and 3 and 4)"
+        ]),
+        # an unknown column comes before the contract's columns
+        (b"A,b\n1,2\n", [
+            " row 1, column A: 'A' is not a column of t.csv (did you mean 'a'?); "
+            "see docs/data-dictionary.md",
+            " row 1, column a: missing from the header; every column of the contract must be "
+            "present (leave its cells blank)",
+        ]),
+        (b"b,bb\n1,2\n", [  # a is missing, and bb is no near miss of a
+            " row 1, column bb: 'bb' is not a column of t.csv; see docs/data-dictionary.md",
+            " row 1, column a: missing from the header; every column of the contract must be "
+            "present (leave its cells blank)",
+        ]),
+    ],
+)  # fmt: skip
+def test_the_lines_of_a_file_are_read_as_the_contract_requires(tmp_path, data, expected):
+    schema = {"tables": {"t.csv": {"columns": {"a": {}, "b": {}}, "min_rows": 1}}}
+    path = _write(tmp_path, schema, {})
+    raw = tmp_path / "raw"
+    (raw / "t.csv").write_bytes(data)
+    assert _messages(raw, path) == [f"{raw}/t.csv{m}" for m in expected]
