@@ -304,11 +304,12 @@ def test_bounds_are_written_as_a_reader_writes_them_and_columns_named_by_their_n
                     "ratio": {"type": "number", "min": 0.5, "max": 0.999},
                     "year": {"type": "integer", "min": 1950, "max": 2100.0},
                     "sd": {"type": "number", "min": 0},
+                    "count": {"type": "integer", "max": 1_000_000},
                 }
             }
         }
     }
-    rows = "ratio,year,sd\n0.25,1949,-1\n1,2101,0\n"
+    rows = "ratio,year,sd,count\n0.25,1949,-1,1000000\n1,2101,0,1000001\n"
     path = _write(tmp_path, schema, {"t.csv": rows})
     raw = tmp_path / "raw"
     assert _messages(raw, path) == [
@@ -317,6 +318,8 @@ def test_bounds_are_written_as_a_reader_writes_them_and_columns_named_by_their_n
         f"{raw}/t.csv row 2, column sd: -1 is negative; a standard deviation must be >= 0",
         f"{raw}/t.csv row 3, column ratio: 1 is above the maximum; ratio must be <= 0.999",
         f"{raw}/t.csv row 3, column year: 2101 is above the maximum; a year must be <= 2100",
+        # a million in full, not 1e+06
+        f"{raw}/t.csv row 3, column count: 1000001 is above the maximum; count must be <= 1000000",
     ]
 
 
