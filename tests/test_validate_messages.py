@@ -883,3 +883,27 @@ def test_the_lines_of_a_file_are_read_as_the_contract_requires(tmp_path, data, e
     raw = tmp_path / "raw"
     (raw / "t.csv").write_bytes(data)
     assert _messages(raw, path) == [f"{raw}/t.csv{m}" for m in expected]
+
+
+def test_spaces_only_are_blank_when_required_free_text_otherwise_and_bad_in_a_number(tmp_path):
+    schema = {
+        "tables": {
+            "t.csv": {"columns": {"name": {"required": True}, "note": {}, "x": {"type": "number"}}}
+        }
+    }
+    text = 'name,note,x\n"  ","  ","  "\n"a\x00b",,\nok,,\n'
+    path = _write(tmp_path, schema, {"t.csv": text})
+    raw = tmp_path / "raw"
+    assert _messages(raw, path) == [
+        f"{raw}/t.csv row 2, column name: only spaces; name is required",
+        f"{raw}/t.csv row 2, column x: '  ' has leading or trailing spaces; remove them",
+        f"{raw}/t.csv row 3, column name: contains U+0000 at character 2, a control or "
+        "text-direction character; write printable text only",
+    ]
+
+
+def test_a_file_given_as_the_raw_directory_is_one_problem(tmp_path):
+    path = _write(tmp_path, _ONE_TABLE, {})
+    assert _messages(path, path) == [
+        f"{path}: not a directory; give the folder that holds the raw tables (data/raw)"
+    ]
