@@ -747,17 +747,34 @@ def test_every_item_of_a_list_of_references_must_exist(tmp_path):
     ]
 
 
-def test_an_observation_must_come_from_a_report_of_its_man(tmp_path):
-    schema = {
-        "tables": {
-            "studies.csv": {"key": ["study_id"], "columns": {"study_id": {}}},
-            "patients.csv": {
-                "key": ["patient_id"],
-                "columns": {"patient_id": {}, "first_report": {}, "also_reported_in": {}},
-            },
-            "patient_observations.csv": {"columns": {"study_id": {}, "patient_id": {}}},
-        }
+_PATIENTS = {
+    "tables": {
+        "studies.csv": {"key": ["study_id"], "columns": {"study_id": {}}},
+        "patients.csv": {
+            "key": ["patient_id"],
+            "columns": {"patient_id": {}, "first_report": {}, "also_reported_in": {}},
+        },
+        "patient_observations.csv": {"columns": {"study_id": {}, "patient_id": {}}},
     }
+}
+
+
+def test_an_observation_is_not_held_against_a_patients_table_cut_short(tmp_path):
+    tables = {
+        "studies.csv": "study_id\ns1\ns2\n",
+        # p1's row is read; a quote never closed hides whatever follows it
+        "patients.csv": 'patient_id,first_report,also_reported_in\np1,s1,\np2,s2,"s1\n',
+        "patient_observations.csv": "study_id,patient_id\ns2,p1\n",
+    }
+    path = _write(tmp_path, _PATIENTS, tables)
+    raw = tmp_path / "raw"
+    assert _messages(raw, path) == [
+        f"{raw}/patients.csv row 3: a quoted value opened in this row is never closed; "
+        "the rows after it were not read"
+    ]
+
+
+def test_an_observation_must_come_from_a_report_of_its_man(tmp_path):
     tables = {
         "studies.csv": "study_id\ns1\ns2\ns3\ns4\n",
         "patients.csv": 'patient_id,first_report,also_reported_in\np1,s1,"s2; s3"\np2,s4,\n'
@@ -773,7 +790,7 @@ def test_an_observation_must_come_from_a_report_of_its_man(tmp_path):
             "s9,p1\n"  # 8: an unknown study
         ),
     }
-    path = _write(tmp_path, schema, tables)
+    path = _write(tmp_path, _PATIENTS, tables)
     raw = tmp_path / "raw"
     fix = "add it to his also_reported_in, or correct the study_id"
     assert _messages(raw, path) == [
