@@ -384,7 +384,7 @@ _PLAUSIBLE = {
                 "outcome": {"type": "enum", "vocabulary": "outcome"},
                 "unit": {"type": "enum", "vocabulary": "unit"},
                 "measure": {"type": "enum", "allowed": ["final", "change", "diff", "other"]},
-                "mean": {"type": "number"},
+                "mean": {"type": "number", "max": 1000},
                 "sd": {"type": "number", "min": 0},
             },
         }
@@ -409,8 +409,11 @@ def test_values_are_checked_against_the_range_their_measure_gives(tmp_path):
         ("g/cm2", "other", "99", "99"),  # 12: a measure the contract does not range
         ("g/cm2", "final", "", "-1"),  # 13: a negative SD is reported once, as negative
         ("percent", "final", "301", ""),  # 14: a percent level has the level's range
+        ("kg", "final", "99", ""),  # 15: an unknown unit is reported as such, once
+        ("g/cm2", "final", "2000", ""),  # 16: beyond the column's own maximum, once
     ]
     lines = "".join(f"bmd,{unit},{measure},{mean},{sd}\n" for unit, measure, mean, sd in rows)
+    lines += ",g/cm2,final,99,\n"  # 17: no outcome, no range to check against
     path = _write(tmp_path, _PLAUSIBLE, {"t.csv": "outcome,unit,measure,mean,sd\n" + lines})
     raw = tmp_path / "raw"
     g, p = "g/cm2; near 1 g/cm2", "percent; a fall stops at -100%"
@@ -432,6 +435,8 @@ def test_values_are_checked_against_the_range_their_measure_gives(tmp_path):
         f"{where} 13, column sd: -1 is negative; a standard deviation must be >= 0",
         f"{where} 14, column mean: 301 percent is outside the plausible range for a value of "
         f"bmd (-100 to 300 {p}); {tail}",
+        f"{where} 15, column unit: 'kg' is not an allowed unit; allowed: g/cm2, percent, mg/cm2",
+        f"{where} 16, column mean: 2000 is above the maximum; mean must be <= 1000",
     ]
 
 
