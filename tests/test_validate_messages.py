@@ -616,6 +616,7 @@ def test_pairs_of_columns_must_be_given_together_and_in_order(tmp_path):
         "final,1,,,,,,,,<,\n"  # 11: a censored value without its limit
         "reported_in_words,,,,,,,,,,\n"  # 12: words need no statistic
         "final,,,,,,,0.04,=,,\n"  # 13
+        "final,1,,,,NA,0.5,,,,\n"  # 14: a bound that is no number is not compared
     )
     path = _write(tmp_path, schema, {"arm_outcomes.csv": text})
     raw = tmp_path / "raw"
@@ -635,6 +636,8 @@ def test_pairs_of_columns_must_be_given_together_and_in_order(tmp_path):
         "p-value it bounds",
         f"{where} 11, column censor: < is given but value is blank; a censored value needs its "
         "detection limit in value",
+        f"{where} 14, column ci_low: 'NA' is not a number; leave the cell blank when the report "
+        "gives none",
     ]
 
 
