@@ -833,6 +833,7 @@ def test_each_type_of_cell_names_what_is_wrong_with_its_value(tmp_path):
         ",,,,abc,AB,,gamma\n"  # 9
         "\uff0d\uff11,\uff11.5,,,,,,\n"  # 10: full-width minus and digit
         '" 5",,,,,,,\n'  # 11
+        ',,,,"AB ",,,\n'  # 12: a pattern is not free text, so spaces are reported as such
     )
     path = _write(tmp_path, schema, {"t.csv": text})
     raw = tmp_path / "raw"
@@ -855,6 +856,7 @@ def test_each_type_of_cell_names_what_is_wrong_with_its_value(tmp_path):
         f"{w} 10, column x: '\uff11.5' has a non-ASCII digit or sign (U+FF11); "
         "write the digits 0-9",
         f"{w} 11, column i: ' 5' has leading or trailing spaces; remove them",
+        f"{w} 12, column code: 'AB ' has leading or trailing spaces; remove them",
     ]
 
 
