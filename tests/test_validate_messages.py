@@ -934,3 +934,15 @@ def test_a_file_given_as_the_raw_directory_is_one_problem(tmp_path):
     assert _messages(path, path) == [
         f"{path}: not a directory; give the folder that holds the raw tables (data/raw)"
     ]
+
+
+def test_a_studies_table_without_its_id_column_is_reported_once_not_per_study(tmp_path):
+    text = "record_id,study_id,decision\nr1,s1,included\n"
+    path = _write(tmp_path, _SCREENED, {"studies.csv": "label\nx\ny\n", "screening.csv": text})
+    raw = tmp_path / "raw"
+    assert _messages(raw, path) == [
+        f"{raw}/studies.csv row 1, column label: 'label' is not a column of studies.csv; "
+        "see docs/data-dictionary.md",
+        f"{raw}/studies.csv row 1, column study_id: missing from the header; every column of "
+        "the contract must be present (leave its cells blank)",
+    ]
