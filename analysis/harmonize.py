@@ -74,8 +74,7 @@ WORDS_COLUMNS = [
 # --------------------------------------------------------------------------- units
 def _factor(from_unit: str, to_unit: str, analyte: str) -> float:
     """Multiplicative factor from ``from_unit`` to ``to_unit`` (all conversions are linear)."""
-    result: Any = convert_unit(1.0, from_unit, to_unit, analyte)
-    return float(getattr(result, "value", result))
+    return float(convert_unit(1.0, from_unit, to_unit, analyte).value)
 
 
 def canonical_units(
@@ -239,6 +238,7 @@ def _arm_stat(
     n = _arm_n(row, arm_n, trail)
     mean, sd = _num(row, "mean"), _num(row, "sd")
     cells = _cells(table, row, "mean") if mean is not None else []
+    sd_cells = _cells(table, row, "sd") if sd is not None else []  # not an SD from quartiles
     quartiles = all(_num(row, c) is not None for c in ("median", "q1", "q3"))
     if mean is None and quartiles and n is not None and n >= 5:
         # Wan et al. need both quartiles (a median alone gives nothing) and n >= 5.
@@ -257,8 +257,7 @@ def _arm_stat(
     if mean is None or n is None or not math.isfinite(mean) or n < 2:
         return None  # one man's value has no SD or SE (_why_not names the reason)
     if sd is not None:
-        cells = cells + _cells(table, row, "sd")
-        return _ArmStat(mean, sd, n, trail, cells)
+        return _ArmStat(mean, sd, n, trail, cells + sd_cells)
     se: float | None = None
     se_cells: list[str] = []
     if _num(row, "se") is not None:
@@ -629,7 +628,7 @@ def _means_with_p(
         every_cell, estimate,
         assumptions={"route": "e", "n_per_arm": "not reported: the arms cannot be weighted "
                      "by their SDs, so the SE comes from the between-group p"},
-        reference=reference, derived=True,
+        reference=reference,
     )  # fmt: skip
     bound = row.get("p_value_bound") or "="
     p = _req(row, "p_value")
@@ -646,10 +645,10 @@ def _means_with_p(
         if total_n is not None and total_n.n > 2:
             t_df = total_n.n - 2
             t_se = _derived_value(conversions.se_from_p(estimate, p, df=t_df))
-            change = 100 * (t_se / se - 1)
+            # a t quantile exceeds the normal one at every df, so the t SE is the smaller
+            shrink = 100 * (1 - t_se / se)
             note += (f"; with t on {t_df:g} df (total analysed n = {total_n.n:g}, "
-                     f"{total_n.source}) the SE would be {abs(change):.1f}% "
-                     f"{'larger' if change > 0 else 'smaller'}")  # fmt: skip
+                     f"{total_n.source}) the SE would be {shrink:.1f}% smaller")  # fmt: skip
             assumptions["se_with_t"] = t_se
             cells += list(total_n.cells)
         assumptions["df_note"] = note
@@ -663,7 +662,9 @@ def _means_with_p(
     )
     if borrowed:
         note += "; p of the absolute change assumed to hold on the percent scale"
-    return _Effect("e", trail, yi=estimate, vi=se**2, note=note)
+    # se * se, not se**2: a float too large to square gives inf (listed by _why_unusable)
+    # where ** raises OverflowError
+    return _Effect("e", trail, yi=estimate, vi=se * se, note=note)
 
 
 def _fill_mean_differences(effects: list[_Effect]) -> None:
@@ -715,7 +716,8 @@ def _implied_r(effect: _Effect, n_total: float) -> None:
     p = _num(row, "p_value")
     if p is None or not 0 < p < 1 or effect.yi == 0:
         return
-    se = _derived_value(conversions.se_from_p(effect.yi, p, df=max(n_total - 2, 1)))
+    df = n_total - 2  # at least 2: _arm_stat gives no arm of fewer than 2 men
+    se = _derived_value(conversions.se_from_p(effect.yi, p, df=df))
     constant = sum((sb**2 + sf**2) / n for sb, sf, n in sds)
     slope = sum(2 * sb * sf / n for sb, sf, n in sds)
     if slope <= 0:
@@ -725,7 +727,7 @@ def _implied_r(effect: _Effect, n_total: float) -> None:
         _cells("contrasts.csv", row, "p_value"),
         (constant - se**2) / slope,
         assumptions={"used_for_effect": False, "same_r_in_both_arms": True,
-                     "se_from_p": se, "test": "t", "df": max(n_total - 2, 1),
+                     "se_from_p": se, "test": "t", "df": df,
                      "r_in_range": bool(-1 <= (constant - se**2) / slope <= 1)},
         reference=f"{HANDBOOK}, sections 6.5.2.3 and 6.5.2.8",
     )  # fmt: skip
