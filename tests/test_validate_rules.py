@@ -125,3 +125,62 @@ def test_a_boolean_column_takes_true_or_false_only(raw_with_example, tmp_path, v
     assert [(p.row, p.column, p.rule) for p in problems] == [(2, "blinded", r) for r in rules]
     if rules:
         assert problems[0].message.endswith(RULES["boolean"].format(value=value))
+
+
+def _messages_added(raw: Path, edit) -> tuple[int, list[str]]:
+    assert validate_raw(raw) == [], "the copy must be valid before the edit"
+    line = edit(raw)
+    return line, [p.message for p in validate_raw(raw)]
+
+
+JUDGEMENTS = "low, some_concerns, high, unclear, moderate, serious, critical, no_information"
+
+
+@pytest.mark.parametrize(
+    ("value", "hint"),
+    [
+        ("Low", " (did you mean 'low'?)"),  # the same word in another case
+        ("critcal", " (did you mean 'critical'?)"),  # difflib ratio 2*7/15 = 0.93
+        ("modest", ""),  # nearest is moderate: ratio 2*5/14 = 0.71, below the 0.75 cutoff
+    ],
+)
+def test_a_value_outside_a_list_of_eight_names_all_eight(raw_with_example, value, hint):
+    line, added = _messages_added(
+        raw_with_example,
+        lambda raw: _rewrite(raw, "risk_of_bias.csv", lambda row: True, judgement=value),
+    )
+    assert added == [
+        f"{raw_with_example}/risk_of_bias.csv row {line}, column judgement: '{value}' is not "
+        f"an allowed judgement{hint}; allowed: {JUDGEMENTS}"
+    ]
+
+
+def test_a_number_with_the_arabic_decimal_separator_is_a_non_ascii_number(raw_with_example):
+    # U+0661 U+0668 U+066B U+0661 is 18.1 in Arabic-Indic digits with the Arabic decimal
+    # separator: a number in other digits, not words
+    value = "\u0661\u0668\u066b\u0661"
+    line, added = _messages_added(
+        raw_with_example,
+        lambda raw: _rewrite(raw, "arm_outcomes.csv", _arm_with_mean, mean=value),
+    )
+    assert added == [
+        f"{raw_with_example}/arm_outcomes.csv row {line}, column mean: '{value}' has a "
+        "non-ASCII digit or sign (U+0661); write the digits 0-9"
+    ]
+
+
+def test_an_observation_of_a_trial_without_a_patient_is_plainly_required(raw_with_example):
+    # Only observations of case reports and case series get the message naming the man;
+    # the study's own design decides, not that of another study.
+    with (raw_with_example / "studies.csv").open(newline="", encoding="utf-8") as handle:
+        trial = next(r["study_id"] for r in csv.DictReader(handle) if r["design"] == "rct")
+    line, added = _messages_added(
+        raw_with_example,
+        lambda raw: _rewrite(
+            raw, "patient_observations.csv", lambda row: True, study_id=trial, patient_id=""
+        ),
+    )
+    assert added == [
+        f"{raw_with_example}/patient_observations.csv row {line}, column patient_id: "
+        "blank; patient_id is required"
+    ]
