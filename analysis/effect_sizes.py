@@ -413,6 +413,8 @@ def _rom(x, vtype):
             else:  # AVHO
                 mn = (np.sum(n1[ok] * cv1[ok]) + np.sum(n2[ok] * cv2[ok])) / np.sum(n1[ok] + n2[ok])
                 vi = mn**2 * (1 / n1 + 1 / n2)
+    # metafor gives no variance where the log ratio is undefined (a negative ratio)
+    vi = np.where(np.isnan(yi), np.nan, vi)
     notes = []
     nonpos = np.flatnonzero((m1 <= 0) | (m2 <= 0))
     if nonpos.size:
@@ -434,6 +436,8 @@ def _romc(x, vtype):
     with np.errstate(divide="ignore", invalid="ignore"):
         yi = np.log(m1 / m2)
         vi = (sd1**2 / m1**2 + sd2**2 / m2**2 - 2 * ri * sd1 * sd2 / (m1 * m2)) / ni
+    # metafor gives no variance where the log ratio is undefined (a negative ratio)
+    vi = np.where(np.isnan(yi), np.nan, vi)
     notes = []
     nonpos = np.flatnonzero((m1 <= 0) | (m2 <= 0))
     if nonpos.size:

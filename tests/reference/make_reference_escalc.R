@@ -103,12 +103,24 @@ pp <- list(m1i = c(38.5, 0.912, 101.2, 12.0, 7.1),
            sd2i = c(11.6, 0.118, 13.9, 3.6, 2.5),
            ri = c(0.47, 0.95, 0.8, 0.0, -0.3),
            ni = c(20, 52, 11, 3, 40))
-for (mv in list(c("MC", "LS"), c("SMCR", "LS"), c("SMCR", "LS2"))) {
+for (mv in list(c("MC", "LS"), c("SMCR", "LS"), c("SMCR", "LS2"), c("ROMC", "LS"))) {
   call <- bquote(escalc(measure = .(mv[1]), m1i = .(pp$m1i), m2i = .(pp$m2i),
                         sd1i = .(pp$sd1i), sd2i = .(pp$sd2i), ri = .(pp$ri), ni = .(pp$ni),
                         vtype = .(mv[2])))
   add_case(paste0("prepost_", mv[1], "_", mv[2]), call, pp, note = "constructed")
 }
+# ROMC where a mean is 0 or negative: the log ratio is undefined (NA in metafor).
+ppn <- list(m1i = c(0, 5.2, 3.1), m2i = c(4.0, -1.5, 2.9), sd1i = c(1.1, 2.0, 0.8),
+            sd2i = c(1.3, 1.7, 0.9), ri = c(0.5, 0.2, 0.6), ni = c(12, 9, 30))
+add_case("prepost_ROMC_nonpositive_means",
+         bquote(escalc(measure = "ROMC", m1i = .(ppn$m1i), m2i = .(ppn$m2i), sd1i = .(ppn$sd1i),
+                       sd2i = .(ppn$sd2i), ri = .(ppn$ri), ni = .(ppn$ni))),
+         ppn, note = "constructed; a mean <= 0 gives yi NA")
+add_case("ROM_nonpositive_means",
+         bquote(escalc(measure = "ROM", m1i = .(ppn$m1i), m2i = .(ppn$m2i), sd1i = .(ppn$sd1i),
+                       sd2i = .(ppn$sd2i), n1i = .(ppn$ni), n2i = .(ppn$ni))),
+         list(m1i = ppn$m1i, m2i = ppn$m2i, sd1i = ppn$sd1i, sd2i = ppn$sd2i, n1i = ppn$ni,
+              n2i = ppn$ni), note = "constructed; a mean <= 0 gives yi NA, and metafor's vi is NA with it")
 
 # --- five-number summaries: published formulas (not metafor 3.8.1) ------------------------
 xi  <- function(n) 2 * qnorm((n - 0.375) / (n + 0.25))          # Wan 2014, eq. 9
