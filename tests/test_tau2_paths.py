@@ -138,3 +138,21 @@ def test_newton_doubles_its_way_out_of_the_convex_region_near_zero(method, expec
     )
     assert fit.notes == ()
     assert fit.tau2 == pytest.approx(expected, rel=1e-10)
+
+
+def test_newton_bisects_where_the_score_is_flat():
+    # ML, four studies of variance 0.5, effects 1, -1, 0, 0 (y'y = 2), Newton started at
+    # tau2 = 0.5 (a stepadj of 1e-20 leaves Fisher scoring there): the weights are 1, the
+    # score is y'y - 4 = -2 and its slope -2 y'y + 4 = 0 exactly, so there is no Newton step
+    # and the bracket [0, 0.5] is bisected instead. The ML estimate y'y/k - 0.5 is 0
+    # exactly, a root of the score rather than a truncation.
+    # R: rma(c(1, -1, 0, 0), rep(0.5, 4), method = "ML")$tau2 = 0
+    fit = estimate_tau2(
+        np.array([1.0, -1.0, 0.0, 0.0]),
+        np.full(4, 0.5),
+        np.ones((4, 1)),
+        "ML",
+        control={"tau2_init": 0.5, "stepadj": 1e-20},
+    )
+    assert fit.notes == ()
+    assert (fit.tau2, fit.truncated) == (0.0, False)
