@@ -509,7 +509,8 @@ class _Validator:
             else:
                 table.rows.append((start, dict(zip(table.header, fields, strict=True))))
         if not table.header:
-            self.report(name, "file_empty", header=",".join(columns))
+            if table.complete:  # a header line that could not be read is reported above
+                self.report(name, "file_empty", header=",".join(columns))
             return None
         min_rows = spec.get("min_rows", 0)
         if reader.line_num and len(table.rows) < min_rows and not self._has_row_problems(name):

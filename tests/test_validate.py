@@ -195,6 +195,16 @@ def unterminated_quote_is_reported_where_it_opens(raw):
 
 
 @case
+def header_that_cannot_be_read_is_not_also_called_an_empty_file(raw):
+    path = raw / "risk_of_bias.csv"
+    path.write_text('"study_id,tool,domain,judgement\n', "utf-8")
+    return [
+        f"{raw}/risk_of_bias.csv row 1: a quoted value opened in this row is never closed; "
+        "the rows after it were not read"
+    ]
+
+
+@case
 def blank_line_is_reported(raw):
     line, _ = find(raw, "arm_outcomes.csv")
     lines, _ = _records(raw / "arm_outcomes.csv")
