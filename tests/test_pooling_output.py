@@ -35,6 +35,27 @@ ALLOC_MODS = pd.DataFrame(
     }
 ).astype(float)
 
+# print(rma(yi, vi, data=dat, method="DL", test="z"))
+R_UNI_DL_Z = """
+Random-Effects Model (k = 13; tau^2 estimator: DL)
+
+tau^2 (estimated amount of total heterogeneity): 0.3088 (SE = 0.2299)
+tau (square root of estimated tau^2 value):      0.5557
+I^2 (total heterogeneity / total variability):   92.12%
+H^2 (total variability / sampling variability):  12.69
+
+Test for Heterogeneity:
+Q(df = 12) = 152.2330, p-val < .0001
+
+Model Results:
+
+estimate      se     zval    pval    ci.lb    ci.ub
+ -0.7141  0.1787  -3.9952  <.0001  -1.0644  -0.3638  ***
+
+---
+Signif. codes:  0 '***' 0.001 '**' 0.01 '*' 0.05 '.' 0.1 ' ' 1
+"""
+
 # print(rma(yi, vi, data=dat, method="FE", test="knha"))
 R_UNI_FE_KNHA = """
 Fixed-Effects Model (k = 13)
@@ -146,6 +167,7 @@ def _lines(text: str) -> list[str]:
 @pytest.mark.parametrize(
     ("kwargs", "expected"),
     [
+        pytest.param({"method": "DL"}, R_UNI_DL_Z, id="DL-z"),
         pytest.param({"method": "FE", "test": "knha"}, R_UNI_FE_KNHA, id="FE-knha"),
         pytest.param({"mods": DATA[["ablat"]]}, R_REG_REML_Z, id="reg-REML-z"),
         pytest.param(
@@ -223,3 +245,11 @@ def test_single_study_keeps_its_label():
     assert res.slab == ("Aronson 1948",)
     assert list(res.to_frame().slab) == ["Aronson 1948"]
     assert res.iterations == 0
+
+
+def test_fixed_effect_r2_is_0_when_the_effects_do_not_vary():
+    # no weighted variation to account for: the adjusted R2 has no denominator, reported as 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = rma([0.3] * 4, [0.01, 0.02, 0.04, 0.03], mods=[1.0, 2.0, 4.0, 3.0], method="FE")
+    assert res.r2 == 0.0
