@@ -121,8 +121,7 @@ class _Projection:
         self.S = rinv @ rinv.T  # (X'WX)^-1
 
     def _xdx(self, d: np.ndarray) -> np.ndarray:
-        if self.intercept_only:
-            return np.array([[float(np.sum(d))]])
+        """X' diag(d) X (general designs; the intercept-only paths never call it)."""
         return self.X.T @ (self.X * d[:, None])
 
     def beta(self, y: np.ndarray) -> np.ndarray:
