@@ -259,6 +259,24 @@ def test_the_randomized_n_used_for_an_arm_is_a_ledger_step_citing_arms_csv():
     ]  # fmt: skip
 
 
+def test_an_sd_from_quartiles_cites_the_arms_csv_n_it_used_not_the_blank_n_cell():
+    # Wan's SD divides the IQR by a quantile that depends on n; with n blank in
+    # arm_outcomes.csv the n is arms.csv's randomized n, and the ledger must cite that cell.
+    effects, ledger, _ = run(
+        [
+            arm("ai", "change", 12, median=-0.02, q1=-0.05, q3=0.00),
+            arm("placebo", "change", 12, median=0.01, q1=-0.01, q3=0.04),
+        ],
+        n=(18, 19),
+    )
+    md = [s for s in steps(ledger, "absolute") if s["method"] == "md_of_changes"]
+    quartiles = [f"arm_outcomes.csv:{r}:{c}" for r in (2, 3) for c in ("median", "q1", "q3")]
+    assert md[0]["inputs"] == ";".join(
+        [*quartiles[:3], "arms.csv:2:n_randomized", *quartiles[3:], "arms.csv:3:n_randomized"]
+    )
+    assert effects.loc["absolute", "n_treatment"] == 18
+
+
 # --- route e from the arm means: no SD or SE, a between-group p ---------------------------
 
 # Arm means without SD. The control baseline is exactly 1, the p has no bound and no
