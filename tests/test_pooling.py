@@ -576,9 +576,17 @@ def test_adhoc_meta_regression_matches_metafor():
 
 def test_regression_level_and_control_are_applied_and_recorded():
     # rma(yi, vi, mods = ~ ablat, data = dat, method = "DL", test = "knha", level = 90)
-    res = _fit_quietly(
-        BCG.yi, BCG.vi, mods=BCG[["ablat"]], method="DL", test="knha", level=0.9, control="metafor"
-    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a clean Knapp-Hartung fit raises no warning of any kind
+        res = rma(
+            BCG.yi,
+            BCG.vi,
+            mods=BCG[["ablat"]],
+            method="DL",
+            test="knha",
+            level=0.9,
+            control="metafor",
+        )
     assert (res.level, res.control, res.df) == (0.9, "metafor", 11.0)
     expected = {
         "ci_low": [-0.23230334805916086, -0.043484033866215382],
