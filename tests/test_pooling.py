@@ -669,10 +669,10 @@ def test_knha_perfect_fit_has_zero_standard_errors_as_metafor():
 
 
 def test_knha_on_identical_effects_has_zero_standard_error():
-    # rma(rep(.7, 4), c(.01, .02, .03, .04), method = "FE", test = "knha"): se = 0 (the weighted
-    # RSS is ~1e-30, not 0: metafor treats RSS <= eps as a perfect fit)
+    # rma(rep(2.9, 4), c(.01, .02, .03, .04), method = "FE", test = "knha"): se = 0 (the weighted
+    # RSS is ~4e-29, not 0: metafor treats RSS <= eps as a perfect fit)
     with warnings.catch_warnings():
         warnings.simplefilter("error", DeprecationWarning)
-        res = rma([0.7] * 4, [0.01, 0.02, 0.03, 0.04], method="FE", test="knha")
-    assert res.estimate == pytest.approx(0.7, rel=1e-15)
+        res = rma([2.9] * 4, [0.01, 0.02, 0.03, 0.04], method="FE", test="knha")
+    assert res.estimate == pytest.approx(2.9, rel=1e-15)
     assert res.se == 0.0
