@@ -459,6 +459,11 @@ def test_knapp_hartung_with_identical_effects_prints_inf_and_na_without_numpy_wa
     [
         # r <- rma(yi, vi, data=dat, method="DL"); r$pval <- p; print(r)
         (0.0005, "0.0005  -1.0644  -0.3638  ***"),
+        # exactly at the cut points metafor (symnum) gives the stronger code
+        (0.001, "0.0010  -1.0644  -0.3638  ***"),
+        (0.01, "0.0100  -1.0644  -0.3638  **"),
+        (0.05, "0.0500  -1.0644  -0.3638  *"),
+        (0.1, "0.1000  -1.0644  -0.3638  ."),
         (0.0001, "0.0001  -1.0644  -0.3638  ***"),
         (0.005, "0.0050  -1.0644  -0.3638  **"),
         (0.03, "0.0300  -1.0644  -0.3638  *"),
