@@ -722,6 +722,8 @@ def _r2(yi, vi, X, method, tau2, control):
         tss = float(np.sum(w * (yi - ybar) ** 2))
         if tss == 0:
             return 0.0
+        if k == p:
+            return math.nan  # a saturated model leaves no residual df (metafor: NaN)
         adj = 1.0 - (rss / (k - p)) / (tss / (k - 1))
         return max(0.0, 100.0 * adj)
     with _warnings.catch_warnings():

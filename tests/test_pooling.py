@@ -676,3 +676,13 @@ def test_knha_on_identical_effects_has_zero_standard_error():
         res = rma([2.9] * 4, [0.01, 0.02, 0.03, 0.04], method="FE", test="knha")
     assert res.estimate == pytest.approx(2.9, rel=1e-15)
     assert res.se == 0.0
+
+
+def test_a_saturated_fixed_effect_meta_regression_fits_with_r2_nan_as_in_metafor():
+    # k = p = 2: no residual df, so the adjusted R2 is undefined (it divided by k - p = 0).
+    # r <- rma(c(0.1, 0.3), c(0.01, 0.02), mods = ~ c(1, 2), method = "FE")
+    res = rma([0.1, 0.3], [0.01, 0.02], mods=[1.0, 2.0], method="FE")
+    np.testing.assert_allclose(res.beta, [-0.1, 0.2], rtol=1e-12)  # coef(r)
+    np.testing.assert_allclose(res.se, [0.2449490, 0.1732051], rtol=1e-6)  # r$se
+    assert res.qe == pytest.approx(0.0, abs=1e-24)  # r$QE
+    assert math.isnan(res.r2)  # r$R2: NaN
