@@ -386,3 +386,49 @@ def test_tau2_at_zero_stops_at_once_without_fallback(control):
         True,
         (),
     )
+
+
+@pytest.mark.parametrize(
+    ("method", "tau2"),
+    [
+        # metafor 3.8-1: y <- c(-8.1, 3.4, 12.7, -2.2, 6.9, 0.4, 15.3, -11.8) * 1000;
+        # v <- c(0.5, 0.8, 0.3, 1.1, 0.6, 0.9, 0.4, 0.7) * 1e6;
+        # sprintf("%.15g", rma(y, v, method = m, control = list(tol = 1e-10))$tau2)
+        # (its absolute threshold 1e-5 is 1e-13 relative at this size)
+        ("REML", 89613416.3900845),
+        ("ML", 78364081.7031241),
+        ("EB", 89472545.6823863),
+        ("PM", 89472545.6823863),
+    ],
+)
+def test_newton_stops_on_a_relative_step_when_effects_are_in_large_units(method, tau2):
+    yi, vi = _case("large_tau2")
+    fit = estimate_tau2(yi * 1000, vi * 1e6, np.ones((len(yi), 1)), method)
+    assert fit.tau2 == pytest.approx(tau2, rel=1e-12)
+    assert (fit.converged, fit.notes) == (True, ())
+
+
+def test_eb_is_flagged_truncated_when_q_is_below_k_minus_1_though_the_ml_score_is_not():
+    # EB's equation at 0 is Q k/(k-1) - k: negative exactly when Cochran's Q < k - 1.
+    # metafor 3.8-1: rma(y, v, method="EB") -> tau2 0, QE 3.69115; method="ML" -> 0.000931
+    yi = np.array([-0.2, -0.1, -0.3, -0.6, -0.4])
+    vi = np.array([0.01, 1.0, 0.2, 0.05, 0.01])
+    X = np.ones((5, 1))
+    w = 1 / vi
+    q = np.sum(w * (yi - np.sum(w * yi) / np.sum(w)) ** 2)
+    assert q == pytest.approx(3.69115, abs=1e-5)
+    eb = estimate_tau2(yi, vi, X, "EB")
+    assert (eb.tau2, eb.truncated) == (0.0, True)
+    # metafor stops Fisher scoring within 1e-5 of the ML root
+    assert estimate_tau2(yi, vi, X, "ML").tau2 == pytest.approx(0.0009308832, abs=1e-5)
+
+
+@pytest.mark.parametrize("method", ["REML", "ML", "EB", "PM"])
+def test_newton_with_threshold_zero_stops_when_the_step_vanishes(method):
+    # a step of exactly 0 meets a threshold of 0: the iteration ends at a fixed point of
+    # floating-point Newton instead of running to maxiter and falling back
+    yi, vi = _case("bcg_RR")
+    X = np.ones((len(yi), 1))
+    fit = estimate_tau2(yi, vi, X, method, control={"threshold": 0.0, "maxiter": 200})
+    assert (fit.converged, fit.notes) == (True, ())
+    assert fit.tau2 == pytest.approx(estimate_tau2(yi, vi, X, method).tau2, rel=1e-12)
