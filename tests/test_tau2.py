@@ -341,8 +341,8 @@ def test_iterative_estimates_equal_the_closed_form_of_equal_variances(yi, vi, me
     [
         # REML score at 0 is y'PPy - tr(P) = 2 - 1 = 1; the root is s^2 - v = 1
         ([0.0, 2.0], [1.0, 1.0], 1.0),
-        # the same scaled by 1e-3: a root of 1e-6, far below brentq's default xtol of 2e-12
-        ([0.0, 2e-3], [1e-6, 1e-6], 1e-6),
+        # the same scaled by 1e-6: a root of 1e-12, below brentq's default xtol of 2e-12
+        ([0.0, 2e-6], [1e-12, 1e-12], 1e-12),
     ],
 )
 def test_reml_fallback_finds_the_exact_root_when_newton_runs_out(yi, vi, tau2):
