@@ -256,6 +256,8 @@ def test_projection_equals_the_dense_algebra_for_every_kind_of_design(design):
         (lambda x: (x - 1) ** 3, 0.0, 3.0, 1e-12, 0.99999999999983125, 87),
         # uniroot(function(x) (x - 0.3)^3, c(-1, 2)): iter 30 (interpolation refused near 0.3)
         (lambda x: (x - 0.3) ** 3, -1.0, 2.0, EPS_QUARTER, 0.30001677574540259, 30),
+        # uniroot(function(x) (x - 0.1)^3, c(-3, 0.5)): iter 31
+        (lambda x: (x - 0.1) ** 3, -3.0, 0.5, EPS_QUARTER, 0.10000244243473486, 31),
         # uniroot(function(x) x - 1/3, c(0, 1), tol = 1e-300): iter 1
         (lambda x: x - 1 / 3, 0.0, 1.0, 1e-300, 0.33333333333333331, 1),
         # uniroot(function(x) log(x) - 14, c(1, 1e7), tol = 1e-300): iter 9
