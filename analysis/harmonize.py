@@ -208,7 +208,10 @@ class _ArmN:
     cells: tuple[str, ...] = ()
 
 
-def _arm_n(row: Mapping[str, Any], arm_n: _ArmN | None, trail: _Trail) -> float | None:
+def _arm_n(
+    row: Mapping[str, Any], arm_n: _ArmN | None, trail: _Trail, table: str
+) -> tuple[float | None, list[str]]:
+    """The arm's n and the cell it came from (this row's, else arms.csv's randomized n)."""
     n = _num(row, "n")
     if n is None and arm_n is not None and arm_n.value is not None:
         trail.add(
@@ -217,8 +220,8 @@ def _arm_n(row: Mapping[str, Any], arm_n: _ArmN | None, trail: _Trail) -> float 
             arm_n.value,
             assumptions={"n": "n randomized (arms.csv), as the report gives no analysed n"},
         )
-        return arm_n.value
-    return n
+        return arm_n.value, list(arm_n.cells)
+    return n, _cells(table, row, "n")
 
 
 def _arm_stat(
@@ -235,7 +238,7 @@ def _arm_stat(
     if row is None:
         return None
     trail = _Trail()
-    n = _arm_n(row, arm_n, trail)
+    n, n_cells = _arm_n(row, arm_n, trail, table)
     mean, sd = _num(row, "mean"), _num(row, "sd")
     cells = _cells(table, row, "mean") if mean is not None else []
     sd_cells = _cells(table, row, "sd") if sd is not None else []  # not an SD from quartiles
@@ -253,7 +256,7 @@ def _arm_stat(
         )  # fmt: skip
         if sd is None and getattr(result, "sd", None) is not None:
             sd = _derived_value(result, "sd")
-            cells = cells + _cells(table, row, "n")
+            cells = cells + n_cells
     if mean is None or n is None or not math.isfinite(mean) or n < 2:
         return None  # one man's value has no SD or SE (_why_not names the reason)
     if sd is not None:

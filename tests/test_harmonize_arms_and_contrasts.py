@@ -13,18 +13,9 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from harmonize_tables import TIGHT, arm, contrast, effects_of
 
-from analysis.harmonize import canonical_units, compute_effects, hormone_changes
-
-AO_COLUMNS = ["study_id", "arm", "outcome", "timepoint_months", "measure", "n", "mean", "sd",
-              "se", "ci_low", "ci_high", "median", "q1", "q3", "p_value", "unit"]  # fmt: skip
-CONTRAST_COLUMNS = ["study_id", "treatment_arm", "control_arm", "outcome", "timepoint_months",
-                    "measure", "estimate", "se", "ci_low", "ci_high", "ci_level", "p_value",
-                    "p_value_bound", "direction", "unit"]  # fmt: skip
-NUMERIC = ["timepoint_months", "n", "mean", "sd", "se", "ci_low", "ci_high", "median", "q1",
-           "q3", "p_value", "estimate", "ci_level"]  # fmt: skip
-UNITS = {"bmd_lumbar_spine": "g/cm2"}
-TIGHT = 1e-12
+from analysis.harmonize import canonical_units, hormone_changes
 
 HANDBOOK = (
     "Higgins JPT, Li T, Deeks JJ (eds). Chapter 6: Choosing effect measures and computing "
@@ -47,41 +38,6 @@ SKEW = (
 )
 SD_FROM_SE = "sd_from_se: SD = SE * sqrt(n)"
 SE_FROM_CI = "se_from_ci: SE = (high - low) / (2 q)"
-
-
-def _frame(rows, columns):
-    frame = pd.DataFrame([{c: r.get(c) for c in columns} for r in rows], columns=columns)
-    for c in NUMERIC:
-        if c in frame:
-            frame[c] = frame[c].astype(float)
-    frame["source_row"] = np.arange(2, len(frame) + 2)
-    return frame
-
-
-def arm(arm_name, measure, t, **values):
-    return {"study_id": "s1", "arm": arm_name, "outcome": "bmd_lumbar_spine",
-            "measure": measure, "timepoint_months": t, "unit": "g/cm2", **values}  # fmt: skip
-
-
-def contrast(measure="difference_in_change", t=12, **values):
-    return {"study_id": "s1", "treatment_arm": "ai", "control_arm": "placebo",
-            "outcome": "bmd_lumbar_spine", "timepoint_months": t, "measure": measure,
-            "unit": "g/cm2", **values}  # fmt: skip
-
-
-def effects_of(arm_rows=(), contrast_rows=(), *, n=(None, None), r=0.5):
-    studies = pd.DataFrame({"study_id": ["s1"], "label": ["S 2010"], "year": [2010],
-                            "design": ["rct"], "evidence_line": ["ai_older_men"]})  # fmt: skip
-    arms = pd.DataFrame({"study_id": ["s1", "s1"], "arm": ["ai", "placebo"],
-                         "role": ["treatment", "control"], "n_randomized": list(n),
-                         "source_row": [2, 3]})  # fmt: skip
-    risk = pd.DataFrame({"study_id": ["s1"], "domain": ["overall"], "judgement": ["low"]})
-    ao = canonical_units(_frame(arm_rows, AO_COLUMNS), UNITS)
-    effects, ledger, _, missing = compute_effects(
-        ao, arms, _frame(contrast_rows, CONTRAST_COLUMNS), studies, risk, r=r,
-        outcomes=["bmd_lumbar_spine"], units=UNITS,
-    )  # fmt: skip
-    return effects.set_index("scale"), ledger, missing
 
 
 def step(method, inputs, value, assumptions, reference=""):

@@ -9,22 +9,12 @@ relative tolerance 1e-12.
 
 import json
 
-import numpy as np
-import pandas as pd
 import pytest
+from harmonize_tables import TIGHT, arm, contrast
+from harmonize_tables import effects_of as run
 
-from analysis.harmonize import _req, canonical_units, compute_effects
+from analysis.harmonize import _req
 
-AO_COLUMNS = ["study_id", "arm", "outcome", "timepoint_months", "measure", "n", "mean", "sd",
-              "se", "ci_low", "ci_high", "median", "q1", "q3", "p_value", "unit"]  # fmt: skip
-CONTRAST_COLUMNS = ["study_id", "treatment_arm", "control_arm", "outcome", "timepoint_months",
-                    "measure", "estimate", "se", "ci_low", "ci_high", "ci_level", "p_value",
-                    "p_value_bound", "direction", "n_analysed", "unit", "source",
-                    "location"]  # fmt: skip
-NUMERIC = ["timepoint_months", "n", "mean", "sd", "se", "ci_low", "ci_high", "median", "q1",
-           "q3", "p_value", "estimate", "ci_level", "n_analysed"]  # fmt: skip
-UNITS = {"bmd_lumbar_spine": "g/cm2"}
-TIGHT = 1e-12
 HANDBOOK = "Higgins JPT et al. Cochrane Handbook for Systematic Reviews of Interventions v6.4"
 R_SOURCE = "assumed: config prepost_r (Handbook 6.5.2.8); varied in the sensitivity grid"
 SAME_MEN = "assumed: baseline and final means are of the same men (analysed sample)"
@@ -43,41 +33,6 @@ CHAPTER_6 = ("Higgins JPT, Li T, Deeks JJ (eds). Chapter 6: Choosing effect meas
              "Interventions v6.4, 2023")  # fmt: skip
 ARM_MEANS_REF = f"{HANDBOOK}, sections 6.5.2.3 and 6.5.2.8"
 SE_FROM_P_REF = f"{HANDBOOK}, sections 6.3.2 and 6.5.2.3"
-
-
-def _frame(rows, columns):
-    frame = pd.DataFrame([{c: r.get(c) for c in columns} for r in rows], columns=columns)
-    for c in NUMERIC:
-        if c in frame:
-            frame[c] = frame[c].astype(float)
-    frame["source_row"] = np.arange(2, len(frame) + 2)
-    return frame
-
-
-def arm(arm_name, measure, t, **values):
-    return {"study_id": "s1", "arm": arm_name, "outcome": "bmd_lumbar_spine",
-            "measure": measure, "timepoint_months": t, "unit": "g/cm2", **values}  # fmt: skip
-
-
-def contrast(measure="difference_in_change", t=12, **values):
-    return {"study_id": "s1", "treatment_arm": "ai", "control_arm": "placebo",
-            "outcome": "bmd_lumbar_spine", "timepoint_months": t, "measure": measure,
-            "unit": "g/cm2", **values}  # fmt: skip
-
-
-def run(arm_rows=(), contrast_rows=(), *, n=(None, None), r=0.5):
-    studies = pd.DataFrame({"study_id": ["s1"], "label": ["S 2010"], "year": [2010],
-                            "design": ["rct"], "evidence_line": ["ai_older_men"]})  # fmt: skip
-    arms = pd.DataFrame({"study_id": ["s1", "s1"], "arm": ["ai", "placebo"],
-                         "role": ["treatment", "control"], "n_randomized": list(n),
-                         "source_row": [2, 3]})  # fmt: skip
-    risk = pd.DataFrame({"study_id": ["s1"], "domain": ["overall"], "judgement": ["low"]})
-    ao = canonical_units(_frame(arm_rows, AO_COLUMNS), UNITS)
-    effects, ledger, _, missing = compute_effects(
-        ao, arms, _frame(contrast_rows, CONTRAST_COLUMNS), studies, risk, r=r,
-        outcomes=["bmd_lumbar_spine"], units=UNITS,
-    )  # fmt: skip
-    return effects.set_index("scale"), ledger, missing
 
 
 def steps(ledger, scale):
@@ -257,6 +212,24 @@ def test_the_randomized_n_used_for_an_arm_is_a_ledger_step_citing_arms_csv():
         {"method": "n_from_randomized", "inputs": "arms.csv:3:n_randomized", "value": 19.0,
          "assumptions": assumption, "reference": ""},
     ]  # fmt: skip
+
+
+def test_an_sd_from_quartiles_cites_the_arms_csv_n_it_used_not_the_blank_n_cell():
+    # Wan's SD divides the IQR by a quantile that depends on n; with n blank in
+    # arm_outcomes.csv the n is arms.csv's randomized n, and the ledger must cite that cell.
+    effects, ledger, _ = run(
+        [
+            arm("ai", "change", 12, median=-0.02, q1=-0.05, q3=0.00),
+            arm("placebo", "change", 12, median=0.01, q1=-0.01, q3=0.04),
+        ],
+        n=(18, 19),
+    )
+    md = [s for s in steps(ledger, "absolute") if s["method"] == "md_of_changes"]
+    quartiles = [f"arm_outcomes.csv:{r}:{c}" for r in (2, 3) for c in ("median", "q1", "q3")]
+    assert md[0]["inputs"] == ";".join(
+        [*quartiles[:3], "arms.csv:2:n_randomized", *quartiles[3:], "arms.csv:3:n_randomized"]
+    )
+    assert effects.loc["absolute", "n_treatment"] == 18
 
 
 # --- route e from the arm means: no SD or SE, a between-group p ---------------------------

@@ -13,55 +13,23 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from harmonize_tables import (
+    AO_COLUMNS,
+    CONTRAST_COLUMNS,
+    TIGHT,
+    UNITS,
+    arm,
+    compute,
+    contrast,
+    frame,
+)
 
 from analysis.harmonize import canonical_units, compute_effects
 
-AO_COLUMNS = ["study_id", "arm", "outcome", "timepoint_months", "measure", "n", "mean", "sd",
-              "se", "ci_low", "ci_high", "median", "q1", "q3", "p_value", "unit"]  # fmt: skip
-CONTRAST_COLUMNS = ["study_id", "treatment_arm", "control_arm", "outcome", "timepoint_months",
-                    "measure", "estimate", "se", "ci_low", "ci_high", "ci_level", "p_value",
-                    "p_value_bound", "direction", "unit"]  # fmt: skip
-NUMERIC = ["timepoint_months", "n", "mean", "sd", "se", "ci_low", "ci_high", "median", "q1",
-           "q3", "p_value", "estimate", "ci_level"]  # fmt: skip
-UNITS = {"bmd_lumbar_spine": "g/cm2"}
-TIGHT = 1e-12
-
-
-def _frame(rows, columns):
-    frame = pd.DataFrame([{c: r.get(c) for c in columns} for r in rows], columns=columns)
-    for c in NUMERIC:
-        if c in frame:
-            frame[c] = frame[c].astype(float)
-    frame["source_row"] = np.arange(2, len(frame) + 2)
-    return frame
-
-
-def arm(arm_name, measure, t, **values):
-    return {"study_id": "s1", "arm": arm_name, "outcome": "bmd_lumbar_spine",
-            "measure": measure, "timepoint_months": t, "unit": "g/cm2", **values}  # fmt: skip
-
-
-def contrast(measure="difference_in_change", t=12, **values):
-    return {"study_id": "s1", "treatment_arm": "ai", "control_arm": "placebo",
-            "outcome": "bmd_lumbar_spine", "timepoint_months": t, "measure": measure,
-            "unit": "g/cm2", **values}  # fmt: skip
-
 
 def run(arm_rows=(), contrast_rows=(), *, n=(30, 30), r=0.5):
-    """compute_effects on one randomized study; ``n`` = n randomized per arm (arms.csv),
-    nullable integers as analysis.io.read_table gives them."""
-    studies = pd.DataFrame({"study_id": ["s1"], "label": ["S 2010"], "year": [2010],
-                            "design": ["rct"], "evidence_line": ["ai_older_men"]})  # fmt: skip
-    arms = pd.DataFrame({"study_id": ["s1", "s1"], "arm": ["ai", "placebo"],
-                         "role": ["treatment", "control"],
-                         "n_randomized": pd.array(list(n), dtype="Int64"),
-                         "source_row": [2, 3]})  # fmt: skip
-    risk = pd.DataFrame({"study_id": ["s1"], "domain": ["overall"], "judgement": ["low"]})
-    ao = canonical_units(_frame(arm_rows, AO_COLUMNS), UNITS)
-    return compute_effects(
-        ao, arms, _frame(contrast_rows, CONTRAST_COLUMNS), studies, risk, r=r,
-        outcomes=["bmd_lumbar_spine"], units=UNITS,
-    )  # fmt: skip
+    """compute_effects on the trial, with 30 men randomized per arm unless ``n`` says not."""
+    return compute(arm_rows, contrast_rows, n=n, r=r)
 
 
 def outcome_by_scale(effects, missing):
@@ -408,9 +376,9 @@ def tables(studies, arms, risk, arm_rows, contrast_rows, outcomes=("bmd_lumbar_s
     arm_frame["source_row"] = np.arange(2, len(arm_frame) + 2)
     risk_frame = pd.DataFrame(risk, columns=["study_id", "domain", "judgement"])
     units = {"bmd_lumbar_spine": "g/cm2", "estradiol": "pmol/L"}
-    con = _frame(contrast_rows, [*CONTRAST_COLUMNS, "reported_text", "source", "location"])
+    con = frame(contrast_rows, [*CONTRAST_COLUMNS, "reported_text"])
     return compute_effects(
-        canonical_units(_frame(arm_rows, AO_COLUMNS), units), arm_frame, con, study_frame,
+        canonical_units(frame(arm_rows, AO_COLUMNS), units), arm_frame, con, study_frame,
         risk_frame, r=0.5, outcomes=list(outcomes), units=units,
     )  # fmt: skip
 
@@ -616,9 +584,9 @@ def test_the_named_arms_come_from_the_first_contrast_by_line_not_by_frame_order(
                          "n_randomized": pd.array([31, 32, 33, 34], dtype="Int64"),
                          "source_row": [2, 3, 4, 5]})  # fmt: skip
     risk = pd.DataFrame({"study_id": ["s1"], "domain": ["overall"], "judgement": ["low"]})
-    con = _frame([second, first], CONTRAST_COLUMNS).assign(source_row=[9, 4])
+    con = frame([second, first], CONTRAST_COLUMNS).assign(source_row=[9, 4])
     rows = [arm(a, "change", 12, mean=m, sd=0.04) for a, m in ARM_MEANS.items()]
-    ao = canonical_units(_frame(rows, AO_COLUMNS), UNITS)
+    ao = canonical_units(frame(rows, AO_COLUMNS), UNITS)
     effects, *_ = compute_effects(ao, arms, con, studies, risk, r=0.5,
                                   outcomes=["bmd_lumbar_spine"], units=UNITS)  # fmt: skip
     assert effects.set_index("scale").loc["absolute", "yi"] == pytest.approx(-0.01, rel=TIGHT)
@@ -649,13 +617,13 @@ def test_the_total_analysed_n_cited_is_the_first_given_by_line_with_its_source(d
     words_at = [contrast(measure="reported_in_words", t=t) for t in (3, 6)]
     # file lines 2 (no total), 3 (69) and 7 (80), listed out of line order
     con = (
-        _frame([words_at[1], p, words_at[0]], CONTRAST_COLUMNS)
+        frame([words_at[1], p, words_at[0]], CONTRAST_COLUMNS)
         .assign(source_row=[7, 3, 2], n_analysed=[80.0, 69.0, None],
                 source=["PMID:1"] * 3, location=["Table 3", "Table IX", "Table 1"])
     )  # fmt: skip
     if dropped:
         con = con.drop(columns=dropped)
-    ao = canonical_units(_frame(rows, AO_COLUMNS), UNITS)
+    ao = canonical_units(frame(rows, AO_COLUMNS), UNITS)
     _, ledger, *_ = compute_effects(ao, arms, con, studies, risk, r=0.5,
                                     outcomes=["bmd_lumbar_spine"], units=UNITS)  # fmt: skip
     step = ledger.loc[ledger["scale"] == "absolute"].sort_values("step").iloc[-1]
