@@ -633,6 +633,12 @@ def estimate_tau2(
         start = con["tau2_init"]
         if start is None:
             start = max(0.0, he, con["tau2_min"])
+        elif start < con["tau2_min"]:
+            # the step-halving that keeps tau2 >= tau2_min would never end (metafor hangs)
+            raise ValueError(
+                f"control tau2_init ({start:g}) is below tau2_min ({con['tau2_min']:g}): "
+                "the iterations must start inside the range they search"
+            )
         if con["newton"]:
             # metafor's own path first (its defaults), so the same local optimum is polished
             approach = {**con, **{k: METAFOR_CONTROL[k] for k in ("threshold", "maxiter")}}
