@@ -355,6 +355,12 @@ def _control(control: dict | str | None, yi: np.ndarray) -> dict[str, Any]:
 
 def _fisher_scoring(method, yc, vi, X, start, con):
     """metafor's Fisher scoring for ML/REML and its fixed-point iteration for EB."""
+    if start < con["tau2_min"]:
+        # the step-halving below that keeps tau2 >= tau2_min would never end (metafor hangs)
+        raise ValueError(
+            f"control tau2_init ({start:g}) is below tau2_min ({con['tau2_min']:g}): "
+            "the iterations must start inside the range they search"
+        )
     k, p = X.shape
     tau2 = start
     change = con["threshold"] + 1.0
@@ -633,12 +639,6 @@ def estimate_tau2(
         start = con["tau2_init"]
         if start is None:
             start = max(0.0, he, con["tau2_min"])
-        elif start < con["tau2_min"]:
-            # the step-halving that keeps tau2 >= tau2_min would never end (metafor hangs)
-            raise ValueError(
-                f"control tau2_init ({start:g}) is below tau2_min ({con['tau2_min']:g}): "
-                "the iterations must start inside the range they search"
-            )
         if con["newton"]:
             # metafor's own path first (its defaults), so the same local optimum is polished
             approach = {**con, **{k: METAFOR_CONTROL[k] for k in ("threshold", "maxiter")}}
