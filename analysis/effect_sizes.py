@@ -491,10 +491,9 @@ def _idx(indices: np.ndarray) -> str:
 
 
 def _binary(measure, x, vtype, add, to):
+    # More events than participants cannot reach here: it means a negative bi or di (given, or
+    # n1i - ai), which _check_values has refused.
     ai, bi, ci, di = (x[k] for k in ("ai", "bi", "ci", "di"))
-    for events, total, e_name, t_name in ((ai, ai + bi, "ai", "n1i"), (ci, ci + di, "ci", "n2i")):
-        _first_bad(e_name, events, events > total, f"more events than {t_name}")
-
     notes = []
     zero = (ai == 0) | (bi == 0) | (ci == 0) | (di == 0)  # NaN compares False
     if to == "all":

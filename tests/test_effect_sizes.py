@@ -400,3 +400,16 @@ def test_effect_sizes_store_missing_values_as_float_nan():
     result = EffectSizes(yi=[1, None], vi=[1, None], measure="MD")
     assert result.yi.dtype == float and result.vi.dtype == float
     assert np.isnan(result.yi[1]) and np.isnan(result.vi[1])
+
+
+def test_risk_difference_av_variance_leaves_out_a_group_with_no_participants():
+    # escalc("RD", ai=c(0,3,2,4), bi=c(0,7,8,6), ci=c(2,0,1,3), di=c(8,0,9,7), to="none",
+    #        vtype="AV"): vi = 0.037 for studies 2 and 3, from the mean proportions over the
+    # non-empty groups, 9/30 and 6/30: 0.3 * 0.7 / 10 + 0.2 * 0.8 / 10.
+    with pytest.warns(DataWarning, match="infinite, set to NaN, for studies 0, 1"):
+        result = escalc(
+            "RD", ai=[0, 3, 2, 4], bi=[0, 7, 8, 6], ci=[2, 0, 1, 3], di=[8, 0, 9, 7],
+            to="none", vtype="AV",
+        )  # fmt: skip
+    np.testing.assert_allclose(result.vi, [np.nan, np.nan, 0.037, 0.037], rtol=1e-12)
+    np.testing.assert_allclose(result.yi, [np.nan, np.nan, 0.1, 0.1], rtol=1e-12)
