@@ -759,8 +759,9 @@ def _pval_text(p: float, digits: int) -> str:
 def _stars(p: float) -> str:
     if p is None or math.isnan(p):
         return ""
+    # R's symnum() cut points are closed on the right: p = 0.05 gets "*", as in metafor
     for cut, s in ((0.001, "***"), (0.01, "**"), (0.05, "*"), (0.1, ".")):
-        if p < cut:
+        if p <= cut:
             return s
     return ""
 

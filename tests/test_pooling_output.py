@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import re
 import warnings
 
 import numpy as np
@@ -23,7 +24,8 @@ import pandas as pd
 import pytest
 from reference import load_reference
 
-from analysis.pooling import rma
+from analysis.pooling import effect_arrays, rma
+from analysis.warnings import ConvergenceWarning, MetaAnalysisWarning, NotPooledWarning
 
 DATA = pd.DataFrame(load_reference("metafor_pooling")["regression"]["data"])
 # dat.bcg$alloc, dummy-coded as metafor does (baseline "alternate")
@@ -253,3 +255,222 @@ def test_fixed_effect_r2_is_0_when_the_effects_do_not_vary():
         warnings.simplefilter("ignore")
         res = rma([0.3] * 4, [0.01, 0.02, 0.04, 0.03], mods=[1.0, 2.0, 4.0, 3.0], method="FE")
     assert res.r2 == 0.0
+
+
+# --------------------------------------------------------------------------- inputs, k = 1,
+# edge cases of the printout (mutation-testing survivors, issue 14)
+
+
+def _exact(message: str) -> str:
+    return f"^{re.escape(message)}$"
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "message"),
+    [
+        pytest.param(
+            ([0.1, 0.2], [0.01, 0.02]),
+            {"method": "XX"},
+            "method must be one of FE, DL, REML, PM, ML, HS, SJ, HE, EB; got 'XX'",
+            id="method",
+        ),
+        pytest.param(
+            ([0.1, 0.2], [0.01, 0.02]),
+            {"test": "t"},
+            "test must be one of z, knha, adhoc; got 't'",
+            id="test",
+        ),
+        pytest.param(
+            ([0.1, 0.2], [0.01, 0.02]), {"level": 0}, "level must be in (0, 1); got 0", id="level-0"
+        ),
+        pytest.param(
+            ([0.1, 0.2], [0.01, 0.02]), {"level": 1}, "level must be in (0, 1); got 1", id="level-1"
+        ),
+        pytest.param(
+            ([0.1, 0.2], [0.01, 0.02]),
+            {"level": 1.5},
+            "level must be in (0, 1); got 1.5",
+            id="level-1.5",
+        ),
+        pytest.param(([], []), {}, "no studies: yi is empty", id="empty"),
+        pytest.param(
+            ([0.1, math.nan], [0.01, 0.02]),
+            {},
+            "yi must be finite numbers (no NaN or inf)",
+            id="yi-nan",
+        ),
+        # a missing value given as None (an object column) is refused like NaN, not a TypeError
+        pytest.param(
+            ([0.1, None], [0.01, 0.02]),
+            {},
+            "yi must be finite numbers (no NaN or inf)",
+            id="yi-none",
+        ),
+        pytest.param(
+            ([0.1, 0.2], [0.01, None]),
+            {},
+            "vi must be finite and > 0 for every study",
+            id="vi-none",
+        ),
+        pytest.param(
+            ([0.1, 0.2], [0.01, 0.0]), {}, "vi must be finite and > 0 for every study", id="vi-0"
+        ),
+        pytest.param(
+            ([0.1, 0.2, 0.3], [0.01, 0.02, 0.03]),
+            {"slab": ["a", "b"]},
+            "slab has 2 labels for 3 studies",
+            id="slab",
+        ),
+        pytest.param(
+            ([0.1, 0.2], [0.01, 0.02]),
+            {"mods": [1.0, 2.0], "method": "DL"},
+            "2 coefficients and tau2 cannot be estimated from k = 2 studies",
+            id="mods-RE",
+        ),
+    ],
+)
+def test_bad_input_is_refused_with_a_message_naming_argument_and_value(args, kwargs, message):
+    with pytest.raises(ValueError, match=_exact(message)):
+        rma(*args, **kwargs)
+
+
+def test_effect_arrays_returns_float_arrays_and_refuses_a_frame_with_missing_values():
+    yi, vi = effect_arrays([1, 2, 3], [[1], [2], [4]])
+    assert (yi.dtype, vi.dtype) == (np.float64, np.float64)
+    np.testing.assert_array_equal(vi, [1.0, 2.0, 4.0])
+    frame = pd.DataFrame({"yi": [0.1, None, 0.3], "vi": [0.01, 0.02, None]}, dtype=object)
+    with pytest.raises(ValueError, match=_exact("yi must be finite numbers (no NaN or inf)")):
+        effect_arrays(frame.yi, frame.vi)
+    with pytest.raises(ValueError, match=_exact("vi must be finite and > 0 for every study")):
+        effect_arrays(frame.yi.fillna(0.2), frame.vi)
+
+
+def test_meta_regression_with_tau2_fits_from_one_study_more_than_coefficients():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = rma([0.1, 0.3, 0.2], [0.01, 0.02, 0.04], mods=[0.0, 1.0, 3.0], method="DL")
+    # coef(rma(c(.1,.3,.2), c(.01,.02,.04), mods=c(0,1,3), method="DL"))
+    np.testing.assert_allclose(res.beta, [0.1384615384615, 0.0461538461538], rtol=1e-11)
+
+
+def test_per_study_table_has_default_labels_and_wald_intervals():
+    res = _fit(method="DL")
+    frame = res.to_frame()
+    assert list(frame.slab) == [f"Study {i}" for i in range(1, 14)]
+    # summary(escalc(measure="RR", ..., data=dat.bcg))[1:3, c("ci.lb", "ci.ub")]
+    np.testing.assert_allclose(
+        frame[["ci_low", "ci_high"]].to_numpy()[:3],
+        [
+            [-2.00766747908, 0.229044811236],
+            [-2.44995523366, -0.720822080739],
+            [-2.61125125704, -0.084895039561],
+        ],
+        rtol=1e-10,
+    )
+    np.testing.assert_allclose(frame.sei, np.sqrt(DATA.vi), rtol=1e-15)
+    assert frame.weight.sum() == pytest.approx(100.0)
+
+
+@pytest.mark.parametrize("test", ["z", "knha"])
+def test_pooled_result_records_pooling_and_its_degrees_of_freedom(test):
+    res = _fit(method="DL", test=test)
+    assert res.pooled is True and res.converged is True
+    if test == "z":
+        assert math.isnan(res.df)  # no t distribution for the z test
+    else:
+        assert res.df == 12.0  # k - 1
+
+
+def test_a_tau2_estimator_that_stops_short_is_reported_as_not_converged():
+    # metafor: rma(yi, vi, data=dat, method="PM", control=list(maxiter=1)) warns and stops
+    with pytest.warns(ConvergenceWarning, match="tau2 estimator PM did not converge"):
+        res = rma(DATA.yi, DATA.vi, method="PM", control={"preset": "metafor", "maxiter": 1})
+    assert res.converged is False
+    assert res.warnings == ("tau2 estimator PM did not converge",)
+
+
+def test_tau2_interval_is_at_the_requested_level():
+    res = _fit(method="DL", level=0.90)
+    # confint(rma(yi, vi, data=dat, method="DL"), level=90)$random["tau^2", ]
+    assert res.tau2_ci_low == pytest.approx(0.141010011179, rel=1e-4)
+    assert res.tau2_ci_high == pytest.approx(0.909807431787, rel=1e-4)
+
+
+# print(rma(0.5, 0.04)) and print(rma(0.5, 0.04, test="knha")): metafor switches to z
+R_SINGLE_REML = """
+Random-Effects Model (k = 1; tau^2 estimator: REML)
+
+tau^2 (estimated amount of total heterogeneity): 0
+tau (square root of estimated tau^2 value):      0
+I^2 (total heterogeneity / total variability):   0.00%
+H^2 (total variability / sampling variability):  1.00
+
+Test for Heterogeneity:
+Q(df = 0) = 0.0000, p-val = 1.0000
+
+Model Results:
+
+estimate      se    zval    pval   ci.lb   ci.ub
+  0.5000  0.2000  2.5000  0.0124  0.1080  0.8920  *
+
+---
+Signif. codes:  0 '***' 0.001 '**' 0.01 '*' 0.05 '.' 0.1 ' ' 1
+"""
+
+
+@pytest.mark.parametrize("test", ["z", "knha"])
+def test_single_study_is_returned_as_metafor_returns_it(test):
+    with pytest.warns(NotPooledWarning, match=r"only k = 1 study \(Study 1\)"):
+        res = rma([0.5], [0.04], test=test)
+    # r <- rma(0.5, 0.04); r$test "z", r$method "REML", r$se.tau2 NA, pval 2 * pnorm(-2.5)
+    assert (res.k, res.method, res.test, res.pooled, res.converged) == (1, "REML", "z", False, True)
+    assert (res.tau2, res.i2, res.h2, res.q, res.q_df, res.q_pvalue) == (0.0, 0.0, 1.0, 0.0, 0, 1.0)
+    assert math.isnan(res.df) and math.isnan(res.se_tau2)
+    assert (res.estimate, res.se, res.stat) == (0.5, 0.2, 2.5)
+    assert res.pvalue == pytest.approx(0.0124193306515, rel=1e-10)
+    assert (res.ci_low, res.ci_high) == pytest.approx((0.1080072, 0.8919928), abs=1e-7)
+    # metafor prints an exact zero tau2 (and tau) as "0"; we keep the 4 decimals
+    expected = _lines(R_SINGLE_REML.replace("heterogeneity): 0\n", "heterogeneity): 0.0000\n"))
+    expected = [
+        line.replace("tau^2 value):      0", "tau^2 value):      0.0000") for line in expected
+    ]
+    assert _lines(res.summary()) == expected
+
+
+def test_knapp_hartung_with_identical_effects_prints_inf_and_na_without_numpy_warnings():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MetaAnalysisWarning)
+        warnings.simplefilter("error", RuntimeWarning)
+        same = rma([0.3, 0.3, 0.3], [0.01, 0.02, 0.04], method="DL", test="knha")
+        zero = rma([0.0, 0.0, 0.0], [0.01, 0.02, 0.04], method="DL", test="knha")
+    # print(rma(c(.3,.3,.3), c(.01,.02,.04), test="knha", method="DL")): tval Inf, p <.0001
+    assert (same.estimate, same.se, same.stat, same.pvalue) == (0.3, 0.0, math.inf, 0.0)
+    assert (same.ci_low, same.ci_high) == pytest.approx((0.3, 0.3), abs=1e-15)
+    assert math.isnan(zero.stat) and math.isnan(zero.pvalue)
+    # print(rma(c(0,0,0), c(.01,.02,.04), test="knha", method="DL")), the model results
+    assert _lines(zero.summary())[-5:-3] == [
+        "estimate      se  tval  df  pval   ci.lb   ci.ub",
+        "  0.0000  0.0000    NA   2    NA  0.0000  0.0000",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("pvalue", "printed"),
+    [
+        # r <- rma(yi, vi, data=dat, method="DL"); r$pval <- p; print(r)
+        (0.0005, "0.0005  -1.0644  -0.3638  ***"),
+        # exactly at the cut points metafor (symnum) gives the stronger code
+        (0.001, "0.0010  -1.0644  -0.3638  ***"),
+        (0.01, "0.0100  -1.0644  -0.3638  **"),
+        (0.05, "0.0500  -1.0644  -0.3638  *"),
+        (0.1, "0.1000  -1.0644  -0.3638  ."),
+        (0.0001, "0.0001  -1.0644  -0.3638  ***"),
+        (0.005, "0.0050  -1.0644  -0.3638  **"),
+        (0.03, "0.0300  -1.0644  -0.3638  *"),
+        (0.07, "0.0700  -1.0644  -0.3638  ."),
+        (0.2, "0.2000  -1.0644  -0.3638"),
+    ],
+)
+def test_p_value_and_significance_stars_are_printed_as_metafor_prints_them(pvalue, printed):
+    res = dataclasses.replace(_fit(method="DL"), pvalue=pvalue)
+    assert _lines(res.summary())[-4] == " -0.7141  0.1787  -3.9952  " + printed
