@@ -405,12 +405,15 @@ def _rom(x, vtype):
             vi = sp2 / (n1 * m1**2) + sp2 / (n2 * m2**2)
         else:
             cv1, cv2 = sd1 / m1, sd2 / m2
-            ok = ~(np.isnan(n1) | np.isnan(n2) | np.isnan(cv1) | np.isnan(cv2))
             if vtype == "AV":
-                mn1 = np.sum(n1[ok] * cv1[ok]) / np.sum(n1[ok])
-                mn2 = np.sum(n2[ok] * cv2[ok]) / np.sum(n2[ok])
+                # each group's mean CV over the studies where that group is complete, as
+                # metafor's .wmean(sd1i/m1i, n1i, na.rm=TRUE)
+                ok1, ok2 = ~(np.isnan(n1) | np.isnan(cv1)), ~(np.isnan(n2) | np.isnan(cv2))
+                mn1 = np.sum(n1[ok1] * cv1[ok1]) / np.sum(n1[ok1])
+                mn2 = np.sum(n2[ok2] * cv2[ok2]) / np.sum(n2[ok2])
                 vi = mn1**2 / n1 + mn2**2 / n2
-            else:  # AVHO
+            else:  # AVHO: one mean CV over the studies where both groups are complete
+                ok = ~(np.isnan(n1) | np.isnan(n2) | np.isnan(cv1) | np.isnan(cv2))
                 mn = (np.sum(n1[ok] * cv1[ok]) + np.sum(n2[ok] * cv2[ok])) / np.sum(n1[ok] + n2[ok])
                 vi = mn**2 * (1 / n1 + 1 / n2)
     # metafor gives no variance where the log ratio is undefined (a negative ratio)
@@ -488,10 +491,9 @@ def _idx(indices: np.ndarray) -> str:
 
 
 def _binary(measure, x, vtype, add, to):
+    # More events than participants cannot reach here: it means a negative bi or di (given, or
+    # n1i - ai), which _check_values has refused.
     ai, bi, ci, di = (x[k] for k in ("ai", "bi", "ci", "di"))
-    for events, total, e_name, t_name in ((ai, ai + bi, "ai", "n1i"), (ci, ci + di, "ci", "n2i")):
-        _first_bad(e_name, events, events > total, f"more events than {t_name}")
-
     notes = []
     zero = (ai == 0) | (bi == 0) | (ci == 0) | (di == 0)  # NaN compares False
     if to == "all":

@@ -217,3 +217,199 @@ def test_mean_change_variance_falls_as_correlation_rises(sd1, sd2, n, r1, r2):
     v_lo = escalc("MC", m1i=1, m2i=0, sd1i=sd1, sd2i=sd2, ri=lo, ni=n).vi
     v_hi = escalc("MC", m1i=1, m2i=0, sd1i=sd1, sd2i=sd2, ri=hi, ni=n).vi
     assert v_hi[0] <= v_lo[0] + 1e-12
+
+
+# --- notes, warnings and input checks (issue 14) --------------------------------------
+
+
+def test_zero_in_any_one_cell_gets_the_correction_and_the_result_matches_metafor():
+    result = escalc(
+        "OR", ai=[0, 3, 3, 3, 3], bi=[7, 0, 7, 7, 7], ci=[2, 2, 0, 2, 2], di=[8, 8, 8, 0, 8]
+    )
+    assert result.measure == "OR"
+    assert result.notes == ("0.5 added to every cell of studies 0, 1, 2, 3 (a zero cell)",)
+    # escalc("OR", ai=c(0,3,3,3,3), bi=c(7,0,7,7,7), ci=c(2,2,0,2,2), di=c(8,8,8,0,8))
+    np.testing.assert_allclose(
+        result.yi,
+        [-1.48427476948009, 3.16968558067743, 2.07107329200932, -2.371577964481, 0.538996500732687],
+        rtol=1e-12,
+    )
+    np.testing.assert_allclose(
+        result.vi,
+        [2.65098039215686, 2.80336134453781, 2.53669467787115, 2.81904761904762, 1.10119047619048],
+        rtol=1e-12,
+    )
+
+
+def test_to_all_note_names_the_option_and_add_zero_changes_nothing():
+    result = escalc("OR", ai=[0, 3], bi=[7, 7], ci=[2, 2], di=[8, 8], to="all")
+    assert result.notes == ("0.5 added to every cell of studies 0, 1 (to='all')",)
+    # escalc("OR", ai=c(0,3), bi=c(7,7), ci=c(2,2), di=c(8,8), to="all")
+    np.testing.assert_allclose(result.yi, [-1.48427476948009, 0.461635379575219], rtol=1e-12)
+    plain = escalc("OR", ai=[1, 3], bi=[7, 7], ci=[2, 2], di=[8, 8], add=0, to="all")
+    assert plain.notes == ()
+    np.testing.assert_allclose(plain.yi, np.log([8 / 14, 24 / 14]), rtol=1e-12)
+
+
+def test_cells_and_group_sizes_that_agree_are_accepted():
+    both = escalc("RR", ai=[3, 5], bi=[17, 15], n1i=[20, 20], ci=[6, 9], di=[14, 11], n2i=20)
+    np.testing.assert_allclose(both.yi, np.log([3 / 6, 5 / 9]), rtol=1e-12)
+
+
+def test_group_sizes_can_replace_non_events_of_the_second_group_alone():
+    result = escalc("RR", ai=[3, 5], bi=[17, 15], ci=[6, 9], n2i=[20, 20])
+    np.testing.assert_allclose(result.yi, np.log([3 / 6, 5 / 9]), rtol=1e-12)
+    np.testing.assert_allclose(result.vi, [1 / 3 - 1 / 20 + 1 / 6 - 1 / 20, 1 / 5 + 1 / 9 - 0.1])
+
+
+def test_a_missing_count_without_its_group_size_is_reported_missing():
+    with pytest.raises(ValueError, match=r"needs ai, bi, ci, di; missing: ai, bi$"):
+        escalc("OR", n1i=10, ci=1, di=2)
+
+
+@pytest.mark.parametrize(
+    ("measure", "m1i", "m2i"),
+    [
+        ("ROM", [0.5, 0, 1, -1, 2], [2, 1, 0, 2, 0.5]),
+        ("ROMC", [0.5, 0, 1, -1, 2], [2, 1, 0, 2, 0.5]),
+    ],
+)
+def test_ratio_of_means_with_a_non_positive_mean_is_undefined_with_a_data_warning(
+    measure, m1i, m2i
+):
+    kwargs = {"m1i": m1i, "m2i": m2i, "sd1i": 1, "sd2i": 1}
+    kwargs.update({"ri": 0.5, "ni": 10} if measure == "ROMC" else {"n1i": 10, "n2i": 10})
+    with pytest.warns(DataWarning) as record:
+        result = escalc(measure, **kwargs)
+    # these two and no numpy RuntimeWarning besides
+    assert [str(w.message) for w in record] == [
+        f"escalc({measure!r}): yi undefined (log of a non-positive ratio of means) "
+        "for studies 1, 2, 3",
+        f"escalc({measure!r}): yi or vi infinite, set to NaN, for studies 1, 2",
+    ]
+    # log(0.5/2), log(2/0.5) as in escalc("ROM", ...) (yi = -1.386294, NA, NA, NA, 1.386294)
+    np.testing.assert_allclose(result.yi, [math.log(0.25), np.nan, np.nan, np.nan, math.log(4)])
+    assert np.isnan(result.vi[1:4]).all() and np.isfinite(result.vi[[0, 4]]).all()
+
+
+@pytest.mark.parametrize(
+    ("measure", "kwargs", "what"),
+    [
+        ("SMD", {"m1i": 1, "sd1i": 1, "n1i": [1, 1, 2], "m2i": 0, "sd2i": 1, "n2i": [1, 2, 2]},
+         "n1i + n2i - 2"),
+        ("SMCR", {"m1i": 1, "m2i": 0, "sd1i": 1, "ri": 0.5, "ni": [1, 2, 3]}, "ni - 1"),
+    ],
+)  # fmt: skip
+def test_too_few_degrees_of_freedom_for_the_bias_correction_warn_by_study(measure, kwargs, what):
+    with pytest.warns(DataWarning) as record:
+        result = escalc(measure, **kwargs)
+    messages = [str(w.message) for w in record if issubclass(w.category, DataWarning)]
+    assert messages[0] == (
+        f"escalc({measure!r}): vi not computable ({what} <= 1: no bias correction) for studies 0, 1"
+    )
+    assert np.isnan(result.yi[:2]).all() and np.isfinite(result.yi[2])
+    # m = 2 and d = 1: yi = J(2) = 1/sqrt(pi)
+    assert result.yi[2] == pytest.approx(1 / math.sqrt(math.pi))
+
+
+@pytest.mark.parametrize(
+    ("measure", "kwargs"),
+    [
+        # sd = 0: a difference over zero (divide) and zero over zero (invalid)
+        ("SMD", {"m1i": [1, 0, 1], "sd1i": [0, 0, 1], "n1i": 5, "m2i": 0, "sd2i": [0, 0, 1],
+                 "n2i": 5}),
+        ("SMCR", {"m1i": [1, 0, 1], "m2i": 0, "sd1i": [0, 0, 1], "ri": 0.5, "ni": 5}),
+        ("ROM", {"m1i": [1, 0, 1], "sd1i": 1, "n1i": 5, "m2i": [0, 0, 1], "sd2i": 1, "n2i": 5}),
+        ("ROMC", {"m1i": [1, 0, 1], "m2i": [0, 0, 1], "sd1i": 1, "sd2i": 1, "ri": 0.5, "ni": 5}),
+        ("ZCOR", {"ri": [1, 0.5], "ni": 10}),
+        ("OR", {"ai": [0, 1], "bi": 5, "ci": [0, 1], "di": 5, "to": "none"}),
+    ],
+)  # fmt: skip
+def test_degenerate_studies_raise_only_the_data_warning_not_numpy_noise(measure, kwargs):
+    with pytest.warns(DataWarning) as record:
+        escalc(measure, **kwargs)
+    assert [w.category for w in record if not issubclass(w.category, DataWarning)] == []
+
+
+def test_hedges_correction_is_nan_without_numpy_warnings_where_undefined():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = hedges_correction([-1.0, 0.0, 1.0])
+    assert np.isnan(out).all()
+
+
+def test_sample_size_weighted_variances_drop_missing_inputs_as_metafor_does():
+    # escalc("SMD", m1i=c(1.2,NA,0.4), sd1i=c(1,1.1,0.9), n1i=c(10,12,8), m2i=c(0.5,0.3,0.6),
+    #        sd2i=c(1.2,1,1), n2i=c(11,10,9), vtype="AV")
+    smd = escalc(
+        "SMD", m1i=[1.2, np.nan, 0.4], sd1i=[1, 1.1, 0.9], n1i=[10, 12, 8],
+        m2i=[0.5, 0.3, 0.6], sd2i=[1.2, 1, 1], n2i=[11, 10, 9], vtype="AV",
+    )  # fmt: skip
+    np.testing.assert_allclose(
+        smd.vi, [0.192345964101229, 0.184704894107647, 0.237886072113163], rtol=1e-12
+    )
+    # escalc("ROM", m1i=c(10,NA,12,9), sd1i=c(2,2,3,2), n1i=c(10,12,NA,8), m2i=c(8,7,9,10),
+    #        sd2i=c(2,2.5,2,3), n2i=c(11,10,9,NA), vtype="AV")
+    rom = escalc(
+        "ROM", m1i=[10, np.nan, 12, 9], sd1i=[2, 2, 3, 2], n1i=[10, 12, np.nan, 8],
+        m2i=[8, 7, 9, 10], sd2i=[2, 2.5, 2, 3], n2i=[11, 10, 9, np.nan], vtype="AV",
+    )  # fmt: skip
+    assert rom.vi[0] == pytest.approx(0.0113993793156786, rel=1e-12)
+    # the same call with vtype="AVHO": one mean CV over the studies complete in both groups
+    avho = escalc(
+        "ROM", m1i=[10, np.nan, 12, 9], sd1i=[2, 2, 3, 2], n1i=[10, 12, np.nan, 8],
+        m2i=[8, 7, 9, 10], sd2i=[2, 2.5, 2, 3], n2i=[11, 10, 9, np.nan], vtype="AVHO",
+    )  # fmt: skip
+    assert avho.vi[0] == pytest.approx(0.00976731601731602, rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("measure", "kwargs", "message"),
+    [
+        ("MD", {"m1i": 1, "sd1i": 1, "n1i": 5, "m2i": 1, "sd2i": [1, -0.5], "n2i": 5},
+         r"sd2i\[1\] = -0.5: a standard deviation must be >= 0"),
+        ("MD", {"m1i": 1, "sd1i": 1, "n1i": 5, "m2i": 1, "sd2i": 1, "n2i": [4, 0]},
+         r"n2i\[1\] = 0: a sample size must be > 0"),
+        ("ZCOR", {"ri": 0.5, "ni": [10, -2]}, r"ni\[1\] = -2: a sample size must be > 0"),
+        ("OR", {"ai": 1, "bi": 3, "ci": [1, -1], "di": 1}, r"ci\[1\] = -1: a count must be >= 0"),
+        ("OR", {"ai": 1, "bi": 3, "ci": 1, "di": [-2, 1]}, r"di\[0\] = -2: a count must be >= 0"),
+        ("MD", {"m1i": [[1, 2]], "sd1i": 1, "n1i": 5, "m2i": 1, "sd2i": 1, "n2i": 5},
+         r"m1i: expected a scalar or 1-d array, got shape \(1, 2\)"),
+        ("MD", {"vtype": "AV"}, r"use one of LS, UB, HO$"),
+        ("OR", {"to": "some"}, r"to: 'some' is not one of all, only0, if0all, none$"),
+        ("OR", {"ai": 1, "bi": 1, "ci": 1, "di": 1, "add": -1},
+         r"add: -1 must be a finite number >= 0"),
+        ("OR", {"ai": 1, "bi": 1, "ci": 1, "di": 1, "add": math.inf},
+         r"add: inf must be a finite number >= 0"),
+        ("MC", {"m1i": 1}, r"needs m1i, m2i, sd1i, sd2i, ri, ni; missing: m2i"),
+    ],
+)  # fmt: skip
+def test_more_impossible_values_are_refused_by_name(measure, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        escalc(measure, **kwargs)
+
+
+def test_a_correlation_of_exactly_one_is_accepted_and_gives_a_missing_effect():
+    with pytest.warns(DataWarning, match="infinite, set to NaN, for studies 0"):
+        result = escalc("ZCOR", ri=[1.0, -1.0, 0.5], ni=10)
+    assert np.isnan(result.yi[:2]).all()
+    assert result.yi[2] == pytest.approx(math.atanh(0.5))
+
+
+def test_effect_sizes_store_missing_values_as_float_nan():
+    result = EffectSizes(yi=[1, None], vi=[1, None], measure="MD")
+    assert result.yi.dtype == float and result.vi.dtype == float
+    assert np.isnan(result.yi[1]) and np.isnan(result.vi[1])
+
+
+def test_risk_difference_av_variance_leaves_out_a_group_with_no_participants():
+    # escalc("RD", ai=c(0,3,2,4), bi=c(0,7,8,6), ci=c(2,0,1,3), di=c(8,0,9,7), to="none",
+    #        vtype="AV"): vi = 0.037 for studies 2 and 3, from the mean proportions over the
+    # non-empty groups, 9/30 and 6/30: 0.3 * 0.7 / 10 + 0.2 * 0.8 / 10.
+    with pytest.warns(DataWarning, match="infinite, set to NaN, for studies 0, 1"):
+        result = escalc(
+            "RD", ai=[0, 3, 2, 4], bi=[0, 7, 8, 6], ci=[2, 0, 1, 3], di=[8, 0, 9, 7],
+            to="none", vtype="AV",
+        )  # fmt: skip
+    np.testing.assert_allclose(result.vi, [np.nan, np.nan, 0.037, 0.037], rtol=1e-12)
+    np.testing.assert_allclose(result.yi, [np.nan, np.nan, 0.1, 0.1], rtol=1e-12)
