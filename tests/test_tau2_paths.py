@@ -529,5 +529,9 @@ def test_a_start_below_tau2_min_is_refused_rather_than_iterated_forever(method):
     # (metafor 3.8.1's rma(yi, vi, control = list(tau2.init = 0, tau2.min = 200)) hangs).
     yi, vi = np.array([0.1, 0.9, -0.4, 1.6]), np.array([0.02, 0.03, 0.05, 0.04])
     control = {"tau2_init": 0.0, "tau2_min": 200.0}
-    with pytest.raises(ValueError, match=r"^control tau2_init \(0\) is below tau2_min \(200\)"):
+    message = (
+        r"^control tau2_init \(0\) is below tau2_min \(200\): "
+        r"the iterations must start inside the range they search$"
+    )
+    with pytest.raises(ValueError, match=message):
         estimate_tau2(yi, vi, np.ones((4, 1)), method, control)
