@@ -192,6 +192,37 @@ def test_a_final_value_at_month_0_serves_as_the_baseline():
     assert effects.loc["percent", "yi"] == pytest.approx(-2.6302795502886722, rel=TIGHT)
 
 
+# --- route d: final values only ------------------------------------------------------------
+
+
+def test_route_d_ledger_cites_each_arms_own_final_value_sd_step_then_the_md():
+    # Both final values with an SE instead of an SD, unequal n: each arm's SD = SE sqrt(n) is
+    # a ledger step citing that arm's own cells, before the MD of the final values.
+    effects, ledger, _ = run([
+        arm("ai", "final", 12, n=25, mean=0.98, se=0.01),
+        arm("placebo", "final", 12, n=16, mean=1.02, se=0.02),
+    ])  # fmt: skip
+    e = effects.loc["absolute"]
+    assert (e["route"], bool(e["derived"])) == ("d", True)
+    assert e["note"] == "difference in final values: no baseline or change reported"
+    # 0.98 - 1.02
+    assert e["yi"] == pytest.approx(-0.04, rel=TIGHT)
+    # (0.01 * sqrt(25))^2 / 25 + (0.02 * sqrt(16))^2 / 16 = 0.01^2 + 0.02^2
+    assert e["vi"] == pytest.approx(0.0005, rel=TIGHT)
+    got = steps(ledger, "absolute")
+    sd_ref = f"{CHAPTER_6}, section 6.5.2.2"
+    md_assumptions = {"route": "d", "vi": "sd_t^2/n_t + sd_c^2/n_c", "n_treatment": 25,
+                      "n_control": 16}  # fmt: skip
+    assert [(s["method"], s["inputs"], s["assumptions"], s["reference"]) for s in got] == [
+        ("sd_from_se: SD = SE * sqrt(n)", cells((2, "se")), {"n": 25}, sd_ref),
+        ("sd_from_se: SD = SE * sqrt(n)", cells((3, "se")), {"n": 16}, sd_ref),
+        ("md_of_final_values", cells((2, "mean"), (2, "se"), (3, "mean"), (3, "se")),
+         md_assumptions, "metafor escalc(measure='MD'); Handbook 6.5.1.1"),
+    ]  # fmt: skip
+    # 0.01 * sqrt(25), 0.02 * sqrt(16), 0.98 - 1.02
+    assert [s["value"] for s in got] == pytest.approx([0.05, 0.08, -0.04], rel=TIGHT)
+
+
 # --- the randomized n standing in for a missing analysed n --------------------------------
 
 

@@ -9,8 +9,11 @@ that differ, two follow-ups. Closed forms: relative tolerance 1e-12.
 
 import math
 
+import pandas as pd
 import pytest
 from harmonize_tables import TIGHT, arm, contrast, effects_of
+
+from analysis.harmonize import canonical_units
 
 Z975 = 1.9599639845400536  # qnorm(0.975)
 Z95 = 1.6448536269514715  # qnorm(0.95)
@@ -55,6 +58,43 @@ def test_a_reported_difference_in_final_values_with_its_se_is_route_d():
     assert (e["route"], e["yi"]) == ("d", -0.031)
     assert e["vi"] == pytest.approx(0.012**2, rel=TIGHT)
     assert e["note"] == "reported difference in final values"
+
+
+@pytest.mark.parametrize(
+    ("reported", "vi"),
+    [
+        # ((0.002 + 0.06) / (2 * qt(0.975, 10 + 10 - 2)))^2
+        ({"ci_low": -0.06, "ci_high": 0.002}, 0.00021772260070398357),
+        # (0.029 / qt(1 - 0.03 / 2, 10 + 10 - 2))^2
+        ({"p_value": 0.03}, 0.00015148828976412082),
+    ],
+    ids=["ci", "p-only"],
+)
+def test_a_reported_difference_in_final_values_with_a_ci_or_only_a_p_uses_t_on_n_minus_2_df(
+    reported, vi
+):
+    effects, *_ = effects_of(
+        contrast_rows=[contrast("difference_in_final", estimate=-0.029, **reported)], n=(10, 10)
+    )
+    e = effects.loc["absolute"]
+    assert (e["route"], e["yi"]) == ("d", -0.029)
+    assert e["note"] == "reported difference in final values"
+    assert e["vi"] == pytest.approx(vi, rel=TIGHT)
+
+
+def test_canonical_units_leave_an_outcome_without_a_canonical_unit_or_a_blank_unit_as_reported():
+    # The docstring: other outcomes and values in percent keep their unit; a blank unit is
+    # not claimed to be the canonical one. No row is converted (factor 1).
+    rows = pd.DataFrame({
+        "outcome": ["testosterone", "bmd_lumbar_spine", "bmd_lumbar_spine", "bmd_lumbar_spine"],
+        "unit": ["ng/dL", None, "percent", "g/cm2"],
+        "mean": [310.0, 1.05, -2.1, 1.02],
+    })  # fmt: skip
+    out = canonical_units(rows, {"bmd_lumbar_spine": "g/cm2"}, value_columns=["mean"])
+    assert out["unit_canonical"].isna().tolist() == [False, True, False, False]
+    assert out["unit_canonical"].dropna().tolist() == ["ng/dL", "percent", "g/cm2"]
+    assert out["mean"].tolist() == [310.0, 1.05, -2.1, 1.02]
+    pd.testing.assert_series_equal(out["unit"], rows["unit"])  # the reported unit stays
 
 
 def test_a_reported_difference_with_a_p_value_and_arm_n_uses_t_on_n_minus_2_df():
