@@ -633,9 +633,12 @@ class _Validator:
             if numbers:
                 return "provenance", {"numbers": ", ".join(numbers)}
         if table.name == "patient_observations.csv" and col == "patient_id":
-            design = self._study_design(cells.get("study_id", ""))
+            # a blank or absent study_id has no design (it is reported on its own), even when
+            # a row of studies.csv has a blank study_id too
+            study = cells.get("study_id", "")
+            design = self._study_design(study) if study else None
             if design in CASE_DESIGNS:
-                return "case_report_patient", {"design": design, "study": cells["study_id"]}
+                return "case_report_patient", {"design": design, "study": study}
         included = cells.get("decision") == "included"
         if table.name == "screening.csv" and col == "study_id" and included:
             return "conditional_required", {

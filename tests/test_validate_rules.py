@@ -485,3 +485,36 @@ def test_each_item_of_a_list_cell_is_checked_on_its_own(tmp_path):
         "scans.csv row 4, column imaging: 'pqct' is not an allowed imaging (did you mean "
         "'qct'?); allowed: dxa, qct"
     ]
+
+
+def _observation_contract() -> dict:
+    required = {"type": "string", "required": True}
+    return {
+        "tables": {
+            "studies.csv": {"columns": {"study_id": required, "design": required}},
+            "patient_observations.csv": {"columns": {"study_id": required, "patient_id": required}},
+        }
+    }
+
+
+@pytest.mark.parametrize(
+    ("observations", "study_problem"),
+    [
+        (["study_id,patient_id", ","], "row 2, column study_id: blank; study_id is required"),
+        (["patient_id", '""'], f"row 1, column study_id: {MISSING}"),
+    ],
+)
+def test_an_observation_without_a_study_plainly_needs_its_patient(
+    tmp_path, observations, study_problem
+):
+    # a row of studies.csv without a study_id is not the study of an observation without one:
+    # the blank patient_id is plainly required, not asked of a case report
+    tables = {
+        "studies.csv": ["study_id,design", ",case_report"],
+        "patient_observations.csv": observations,
+    }
+    assert _messages(tmp_path, _observation_contract(), tables) == [
+        "studies.csv row 2, column study_id: blank; study_id is required",
+        f"patient_observations.csv {study_problem}",
+        "patient_observations.csv row 2, column patient_id: blank; patient_id is required",
+    ]
