@@ -8,11 +8,15 @@ another rule catch the case instead, fails the test.
 
 import csv
 import io
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
+import analysis.validate
 from analysis.validate import RULES, load_schema, validate_raw
 
 
@@ -518,3 +522,24 @@ def test_an_observation_without_a_study_plainly_needs_its_patient(
         f"patient_observations.csv {study_problem}",
         "patient_observations.csv row 2, column patient_id: blank; patient_id is required",
     ]
+
+
+def test_the_contract_is_read_as_utf8_whatever_the_locale(tmp_path):
+    # a locale whose encoding is ASCII (C without UTF-8 coercion, PEP 538 and 540) must not
+    # change how a contract holding a micro sign is read
+    contract = tmp_path / "contract.yaml"
+    contract.write_text("tables: {}\nunits: [\u00b5g/L]\n", "utf-8")
+    code = (
+        "import sys\nfrom analysis.validate import load_schema\n"
+        "print(ascii(load_schema(sys.argv[1])))"
+    )
+    package_root = Path(analysis.validate.__file__).parents[1]
+    env = os.environ | {
+        "LC_ALL": "C", "LANG": "C", "PYTHONCOERCECLOCALE": "0", "PYTHONUTF8": "0",
+        "PYTHONPATH": str(package_root),
+    }  # fmt: skip
+    run = subprocess.run(
+        [sys.executable, "-c", code, str(contract)], env=env, capture_output=True, text=True
+    )
+    assert (run.returncode, run.stdout) == (0, "{'tables': {}, 'units': ['\\xb5g/L']}\n")
+    assert load_schema(contract) == {"tables": {}, "units": ["\u00b5g/L"]}
