@@ -4,6 +4,11 @@ Each case edits one row of a temporary copy of data/raw/ (with the example studi
 docs/adding-a-study.md appended) so that exactly one rule is broken, and asserts that the
 edit adds exactly one problem, of that rule, at that cell: deleting the rule, or letting
 another rule catch the case instead, fails the test.
+
+Further cases check that one problem does not hide the next (a refused cell, a column missing
+from the header, a missing table), and run small contracts of their own for the parts of the
+contract the shipped one does not exercise (a keyless table, a list column, a contract without
+ranges); their expected messages are written out in full.
 """
 
 import csv
