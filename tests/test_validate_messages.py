@@ -1111,3 +1111,23 @@ def test_an_observation_is_checked_against_the_reports_columns_a_patients_table_
         f"{raw}/patient_observations.csv row 3, column study_id: 's2' is not a report of "
         "patient 'p1' in patients.csv; add it to his also_reported_in, or correct the study_id",
     ]
+
+
+def test_the_rows_before_a_reading_error_are_checked(tmp_path):
+    schema = {"tables": {"t.csv": {"key": ["a"], "columns": {"a": {}, "n": {"type": "integer"}}}}}
+    path = _write(tmp_path, schema, {"t.csv": 'a,n\nx,1.5\nx,2\n"y,3\nz,4\n'})
+    raw = tmp_path / "raw"
+    assert _messages(raw, path) == [
+        f"{raw}/t.csv row 2, column n: '1.5' is not an integer",
+        f"{raw}/t.csv row 3: duplicate key (a=x); the same key is in row 2",
+        f"{raw}/t.csv row 4: a quoted value opened in this row is never closed; "
+        "the rows after it were not read",
+    ]
+
+
+def test_an_invalid_byte_is_placed_on_its_line_when_the_file_starts_with_a_line_end(tmp_path):
+    # "\n" (byte 0) + "a,b\n" (bytes 1-4): the Latin-1 byte is byte 5, on line 3
+    raw, schema = _one_table(tmp_path, b"\na,b\n\xe9,1\n")
+    assert _messages(raw, schema) == [
+        f"{raw}/t.csv row 3: byte 5 (0xe9) is not valid UTF-8; save the file as UTF-8"
+    ]
