@@ -1131,3 +1131,57 @@ def test_an_invalid_byte_is_placed_on_its_line_when_the_file_starts_with_a_line_
     assert _messages(raw, schema) == [
         f"{raw}/t.csv row 3: byte 5 (0xe9) is not valid UTF-8; save the file as UTF-8"
     ]
+
+
+def test_a_parent_without_a_key_column_is_reported_once_and_still_checks_its_references(
+    tmp_path,
+):
+    # parts.csv lacks group, the other column of its key: the child's group cannot scope
+    # the reference, but a part that parts.csv does not list is still wrong.
+    schema = {
+        "tables": {
+            "parts.csv": _PARENT,
+            "uses.csv": {"columns": {"group": {}, "part": {"references": "parts.csv.part"}}},
+        }
+    }
+    tables = {"parts.csv": "part\nbolt\n", "uses.csv": "group,part\ng1,bolt\ng1,nut\n"}
+    path = _write(tmp_path, schema, tables)
+    raw = tmp_path / "raw"
+    assert _messages(raw, path) == [
+        f"{raw}/parts.csv row 1, column group: missing from the header; every column of the "
+        "contract must be present (leave its cells blank)",
+        f"{raw}/uses.csv row 3, column part: 'nut' is not a part in parts.csv",
+    ]
+
+
+def test_a_blank_study_or_patient_id_is_reported_as_blank_not_as_a_report_of_nobody(tmp_path):
+    schema = {
+        "tables": {
+            "studies.csv": {"columns": {"study_id": {"required": True}, "label": {}}},
+            "patients.csv": {
+                "columns": {
+                    "patient_id": {"required": True},
+                    "first_report": {},
+                    "also_reported_in": {},
+                },
+            },
+            "patient_observations.csv": {
+                "columns": {"study_id": {"required": True}, "patient_id": {"required": True}}
+            },
+        }
+    }
+    tables = {
+        "studies.csv": "study_id,label\ns1,x\ns2,y\n,z\n",
+        "patients.csv": "patient_id,first_report,also_reported_in\n,s1,\np1,s1,\n",
+        "patient_observations.csv": "study_id,patient_id\ns2,\n,p1\ns2,p1\n",
+    }
+    path = _write(tmp_path, schema, tables)
+    raw = tmp_path / "raw"
+    assert _messages(raw, path) == [
+        f"{raw}/studies.csv row 4, column study_id: blank; study_id is required",
+        f"{raw}/patients.csv row 2, column patient_id: blank; patient_id is required",
+        f"{raw}/patient_observations.csv row 2, column patient_id: blank; patient_id is required",
+        f"{raw}/patient_observations.csv row 3, column study_id: blank; study_id is required",
+        f"{raw}/patient_observations.csv row 4, column study_id: 's2' is not a report of "
+        "patient 'p1' in patients.csv; add it to his also_reported_in, or correct the study_id",
+    ]
