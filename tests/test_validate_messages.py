@@ -874,6 +874,7 @@ _EMPTY = "file is empty; the first line must be the header: a,b"
         (b"\n", [" row 1: the first line is blank; it must be the header: a,b"]),
         (b"a,b\n", [": has a header but no rows; t.csv needs at least 1 row(s)"]),
         (b"a,b\r\n1,2\r\n", []),
+        (b"a,b\r1,2\r\r3,4\r", [" row 3: blank line; remove it"]),  # old Mac line ends (CR)
         (b"a,b\n1,2", []),
         (b"a,b\n\n1,2\n", [" row 2: blank line; remove it"]),
         (b"a,b\n\n", [" row 2: blank line; remove it"]),  # the row problem says it all
