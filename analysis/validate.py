@@ -946,6 +946,8 @@ class _Validator:
         studies = self._values("studies.csv", "study_id")
         for line, cells in observations.rows:
             study, patient = cells.get("study_id", ""), cells.get("patient_id", "")
+            if not study or not patient:
+                continue  # a blank cell is reported on its own (required)
             known = reports.get(patient, set()) - {""}
             if not known or not known <= studies or study not in studies:
                 continue  # an unknown man, report or study is reported on its own
@@ -989,8 +991,11 @@ class _Validator:
             return  # rows after a reading error are unknown; a miss proves nothing
         # A reference to arms.csv.arm is a reference to (study_id, arm): the parent key's
         # other columns scope it, when the child row has them.
+        # A key column missing from the parent is reported there; it scopes nothing.
         parent_key = ref_table.spec.get("key", [])
-        scope = [c for c in parent_key if c != ref_col and c in table.header]
+        scope = [
+            c for c in parent_key if c != ref_col and c in table.header and c in ref_table.header
+        ]
         targets = {
             tuple(cells.get(c, "") for c in [*scope, ref_col]) for _, cells in ref_table.rows
         }
