@@ -633,9 +633,12 @@ class _Validator:
             if numbers:
                 return "provenance", {"numbers": ", ".join(numbers)}
         if table.name == "patient_observations.csv" and col == "patient_id":
-            design = self._study_design(cells.get("study_id", ""))
+            # a blank or absent study_id has no design (it is reported on its own), even when
+            # a row of studies.csv has a blank study_id too
+            study = cells.get("study_id", "")
+            design = self._study_design(study) if study else None
             if design in CASE_DESIGNS:
-                return "case_report_patient", {"design": design, "study": cells["study_id"]}
+                return "case_report_patient", {"design": design, "study": study}
         included = cells.get("decision") == "included"
         if table.name == "screening.csv" and col == "study_id" and included:
             return "conditional_required", {
@@ -943,6 +946,8 @@ class _Validator:
         studies = self._values("studies.csv", "study_id")
         for line, cells in observations.rows:
             study, patient = cells.get("study_id", ""), cells.get("patient_id", "")
+            if not study or not patient:
+                continue  # a blank cell is reported on its own (required)
             known = reports.get(patient, set()) - {""}
             if not known or not known <= studies or study not in studies:
                 continue  # an unknown man, report or study is reported on its own
@@ -986,8 +991,11 @@ class _Validator:
             return  # rows after a reading error are unknown; a miss proves nothing
         # A reference to arms.csv.arm is a reference to (study_id, arm): the parent key's
         # other columns scope it, when the child row has them.
+        # A key column missing from the parent is reported there; it scopes nothing.
         parent_key = ref_table.spec.get("key", [])
-        scope = [c for c in parent_key if c != ref_col and c in table.header]
+        scope = [
+            c for c in parent_key if c != ref_col and c in table.header and c in ref_table.header
+        ]
         targets = {
             tuple(cells.get(c, "") for c in [*scope, ref_col]) for _, cells in ref_table.rows
         }

@@ -8,7 +8,9 @@ contract, the whole table and every message it must produce.
 
 import csv
 import io
+import os
 import re
+import stat
 from pathlib import Path
 
 import pytest
@@ -872,6 +874,7 @@ _EMPTY = "file is empty; the first line must be the header: a,b"
         (b"\n", [" row 1: the first line is blank; it must be the header: a,b"]),
         (b"a,b\n", [": has a header but no rows; t.csv needs at least 1 row(s)"]),
         (b"a,b\r\n1,2\r\n", []),
+        (b"a,b\r1,2\r\r3,4\r", [" row 3: blank line; remove it"]),  # old Mac line ends (CR)
         (b"a,b\n1,2", []),
         (b"a,b\n\n1,2\n", [" row 2: blank line; remove it"]),
         (b"a,b\n\n", [" row 2: blank line; remove it"]),  # the row problem says it all
@@ -945,4 +948,241 @@ def test_a_studies_table_without_its_id_column_is_reported_once_not_per_study(tm
         "see docs/data-dictionary.md",
         f"{raw}/studies.csv row 1, column study_id: missing from the header; every column of "
         "the contract must be present (leave its cells blank)",
+    ]
+
+
+# --- every table is read, whatever happened to the one before --------------------------------
+
+
+def test_a_table_that_cannot_be_read_does_not_stop_the_checks_of_the_next(tmp_path):
+    schema = {
+        "tables": {
+            "a.csv": {"columns": {"x": {}}},
+            "b.csv": {"columns": {"x": {}}},
+            "c.csv": {"columns": {"n": {"type": "integer"}}},
+        }
+    }
+    path = _write(tmp_path, schema, {"c.csv": "n\n1.5\n"})
+    raw = tmp_path / "raw"
+    (raw / "b.csv").mkdir()
+    assert _messages(raw, path) == [
+        f"{raw}/a.csv: file is missing; the contract lists a.csv (add it with its header line)",
+        f"{raw}/b.csv: is a directory, not a regular file; a raw table must be a regular file",
+        f"{raw}/c.csv row 2, column n: '1.5' is not an integer",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("kind", "make"),
+    [
+        ("a named pipe", lambda p: os.mkfifo(p)),
+        ("a device", lambda p: os.mknod(p, stat.S_IFCHR | 0o600, os.makedev(1, 3))),
+        ("a device", lambda p: os.mknod(p, stat.S_IFBLK | 0o600, os.makedev(7, 0))),
+    ],
+    ids=["fifo", "character-device", "block-device"],
+)
+def test_a_pipe_or_a_device_named_like_a_table_is_refused_without_being_opened(
+    tmp_path, kind, make
+):
+    raw, schema = _one_table(tmp_path)
+    try:
+        make(raw / "t.csv")
+    except PermissionError:
+        pytest.skip("creating a device needs privileges")
+    assert _messages(raw, schema) == [
+        f"{raw}/t.csv: is {kind}, not a regular file; a raw table must be a regular file"
+    ]
+
+
+def test_a_file_of_exactly_the_size_limit_is_read_to_its_last_byte(tmp_path):
+    # 20 MB exactly: rows of 100 003 bytes, then a last row whose final byte closes a quote;
+    # missing that byte would leave the quote open.
+    limit = 20_000_000
+    body = b"a,b\n" + (b"x" * 100_000 + b",1\n") * 199
+    last = b'1,"' + b"y" * (limit - len(body) - 4) + b'"'
+    raw, schema = _one_table(tmp_path, body + last)
+    assert (raw / "t.csv").stat().st_size == limit
+    assert _messages(raw, schema) == []
+
+
+# --- problems found at the same place --------------------------------------------------------
+
+
+def test_problems_of_one_place_are_listed_in_the_order_they_were_found(tmp_path):
+    # Every problem of a header that names no column of the contract has the same table,
+    # row and position: the report keeps them in the order of the header.
+    raw, schema = _one_table(tmp_path, b"z,a,y,b,z\n1,2,3,4,5\n")
+    where = f"{raw}/t.csv row 1, column"
+    unknown = "is not a column of t.csv; see docs/data-dictionary.md"
+    assert _messages(raw, schema) == [
+        f"{where} z: 'z' appears more than once in the header (columns 1 and 5)",
+        f"{where} z: 'z' {unknown}",
+        f"{where} y: 'y' {unknown}",
+    ]
+
+
+# --- keys, references and reports across tables ---------------------------------------------
+
+
+def test_an_integer_key_compares_as_a_number(tmp_path):
+    schema = {"tables": {"t.csv": {"key": ["id"], "columns": {"id": {"type": "integer"}}}}}
+    path = _write(tmp_path, schema, {"t.csv": "id\n6\n+6\n06\n7\n"})
+    raw = tmp_path / "raw"
+    assert _messages(raw, path) == [
+        f"{raw}/t.csv row 3: duplicate key (id=+6); the same key is in row 2",
+        f"{raw}/t.csv row 4: duplicate key (id=06); the same key is in row 2",
+    ]
+
+
+def test_duplicate_trials_are_found_by_the_columns_a_studies_table_has(tmp_path):
+    # Without study_id and label, a repeated PMID is still one trial on two rows; the study
+    # it repeats has no id to name.
+    schema = {"tables": {"studies.csv": {"columns": _STUDIES}}}
+    path = _write(tmp_path, schema, {"studies.csv": "year,pmid,doi\n2001,123,\n2001,123,\n"})
+    raw = tmp_path / "raw"
+    missing = "missing from the header; every column of the contract must be present"
+    assert _messages(raw, path) == [
+        f"{raw}/studies.csv row 1, column study_id: {missing} (leave its cells blank)",
+        f"{raw}/studies.csv row 1, column label: {missing} (leave its cells blank)",
+        f"{raw}/studies.csv row 3, column pmid: '123' is also the pmid of study '' (row 2); "
+        "one study is one row (list further reports in companion_reports)",
+    ]
+
+
+def test_references_name_every_column_of_their_scope_and_need_no_key_in_the_parent(tmp_path):
+    schema = {
+        "tables": {
+            "codes.csv": {"columns": {"code": {}}},  # no key
+            "visits.csv": {
+                "key": ["study_id", "arm", "visit"],
+                "columns": {"study_id": {}, "arm": {}, "visit": {}},
+            },
+            "uses.csv": {
+                "columns": {
+                    "study_id": {},
+                    "arm": {},
+                    "visit": {"references": "visits.csv.visit"},
+                    "code": {"references": "codes.csv.code"},
+                }
+            },
+        }
+    }
+    tables = {
+        "codes.csv": "code\nc1\n",
+        "visits.csv": "study_id,arm,visit\ns1,a,v1\ns1,b,v2\n",
+        "uses.csv": "study_id,arm,visit,code\ns1,a,v1,c1\ns1,a,v2,c2\n",
+    }
+    path = _write(tmp_path, schema, tables)
+    raw = tmp_path / "raw"
+    assert _messages(raw, path) == [
+        f"{raw}/uses.csv row 3, column visit: 'v2' is not a visit of study_id 's1', arm 'a' "
+        "in visits.csv",
+        f"{raw}/uses.csv row 3, column code: 'c2' is not a code in codes.csv",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("patients", "header"),
+    [
+        # his reports without the column of later reports: the first report only
+        ("p1,s1\n", "patient_id,first_report"),
+        # without the column of the first report: the later reports only
+        ("p1,s1\n", "patient_id,also_reported_in"),
+    ],
+)
+def test_an_observation_is_checked_against_the_reports_columns_a_patients_table_has(
+    tmp_path, patients, header
+):
+    missing = next(c for c in ("first_report", "also_reported_in") if c not in header)
+    tables = {
+        "studies.csv": "study_id\ns1\ns2\n",
+        "patients.csv": f"{header}\n{patients}",
+        "patient_observations.csv": (
+            "study_id,patient_id\n"
+            "s1,p9\n"  # 2: an unknown man, left to the reference check
+            "s2,p1\n"  # 3: not one of his reports
+            "s1,p1\n"  # 4
+        ),
+    }
+    path = _write(tmp_path, _PATIENTS, tables)
+    raw = tmp_path / "raw"
+    assert _messages(raw, path) == [
+        f"{raw}/patients.csv row 1, column {missing}: missing from the header; every column "
+        "of the contract must be present (leave its cells blank)",
+        f"{raw}/patient_observations.csv row 3, column study_id: 's2' is not a report of "
+        "patient 'p1' in patients.csv; add it to his also_reported_in, or correct the study_id",
+    ]
+
+
+def test_the_rows_before_a_reading_error_are_checked(tmp_path):
+    schema = {"tables": {"t.csv": {"key": ["a"], "columns": {"a": {}, "n": {"type": "integer"}}}}}
+    path = _write(tmp_path, schema, {"t.csv": 'a,n\nx,1.5\nx,2\n"y,3\nz,4\n'})
+    raw = tmp_path / "raw"
+    assert _messages(raw, path) == [
+        f"{raw}/t.csv row 2, column n: '1.5' is not an integer",
+        f"{raw}/t.csv row 3: duplicate key (a=x); the same key is in row 2",
+        f"{raw}/t.csv row 4: a quoted value opened in this row is never closed; "
+        "the rows after it were not read",
+    ]
+
+
+def test_an_invalid_byte_is_placed_on_its_line_when_the_file_starts_with_a_line_end(tmp_path):
+    # "\n" (byte 0) + "a,b\n" (bytes 1-4): the Latin-1 byte is byte 5, on line 3
+    raw, schema = _one_table(tmp_path, b"\na,b\n\xe9,1\n")
+    assert _messages(raw, schema) == [
+        f"{raw}/t.csv row 3: byte 5 (0xe9) is not valid UTF-8; save the file as UTF-8"
+    ]
+
+
+def test_a_parent_without_a_key_column_is_reported_once_and_still_checks_its_references(
+    tmp_path,
+):
+    # parts.csv lacks group, the other column of its key: the child's group cannot scope
+    # the reference, but a part that parts.csv does not list is still wrong.
+    schema = {
+        "tables": {
+            "parts.csv": _PARENT,
+            "uses.csv": {"columns": {"group": {}, "part": {"references": "parts.csv.part"}}},
+        }
+    }
+    tables = {"parts.csv": "part\nbolt\n", "uses.csv": "group,part\ng1,bolt\ng1,nut\n"}
+    path = _write(tmp_path, schema, tables)
+    raw = tmp_path / "raw"
+    assert _messages(raw, path) == [
+        f"{raw}/parts.csv row 1, column group: missing from the header; every column of the "
+        "contract must be present (leave its cells blank)",
+        f"{raw}/uses.csv row 3, column part: 'nut' is not a part in parts.csv",
+    ]
+
+
+def test_a_blank_study_or_patient_id_is_reported_as_blank_not_as_a_report_of_nobody(tmp_path):
+    schema = {
+        "tables": {
+            "studies.csv": {"columns": {"study_id": {"required": True}, "label": {}}},
+            "patients.csv": {
+                "columns": {
+                    "patient_id": {"required": True},
+                    "first_report": {},
+                    "also_reported_in": {},
+                },
+            },
+            "patient_observations.csv": {
+                "columns": {"study_id": {"required": True}, "patient_id": {"required": True}}
+            },
+        }
+    }
+    tables = {
+        "studies.csv": "study_id,label\ns1,x\ns2,y\n,z\n",
+        "patients.csv": "patient_id,first_report,also_reported_in\n,s1,\np1,s1,\n",
+        "patient_observations.csv": "study_id,patient_id\ns2,\n,p1\ns2,p1\n",
+    }
+    path = _write(tmp_path, schema, tables)
+    raw = tmp_path / "raw"
+    assert _messages(raw, path) == [
+        f"{raw}/studies.csv row 4, column study_id: blank; study_id is required",
+        f"{raw}/patients.csv row 2, column patient_id: blank; patient_id is required",
+        f"{raw}/patient_observations.csv row 2, column patient_id: blank; patient_id is required",
+        f"{raw}/patient_observations.csv row 3, column study_id: blank; study_id is required",
+        f"{raw}/patient_observations.csv row 4, column study_id: 's2' is not a report of "
+        "patient 'p1' in patients.csv; add it to his also_reported_in, or correct the study_id",
     ]

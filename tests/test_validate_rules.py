@@ -4,15 +4,24 @@ Each case edits one row of a temporary copy of data/raw/ (with the example studi
 docs/adding-a-study.md appended) so that exactly one rule is broken, and asserts that the
 edit adds exactly one problem, of that rule, at that cell: deleting the rule, or letting
 another rule catch the case instead, fails the test.
+
+Further cases check that one problem does not hide the next (a refused cell, a column missing
+from the header, a missing table), and run small contracts of their own for the parts of the
+contract the shipped one does not exercise (a keyless table, a list column, a contract without
+ranges); their expected messages are written out in full.
 """
 
 import csv
 import io
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
+import analysis.validate
 from analysis.validate import RULES, load_schema, validate_raw
 
 
@@ -184,3 +193,358 @@ def test_an_observation_of_a_trial_without_a_patient_is_plainly_required(raw_wit
         f"{raw_with_example}/patient_observations.csv row {line}, column patient_id: "
         "blank; patient_id is required"
     ]
+
+
+# --- rows and columns the other rules must not hide ------------------------------------------
+
+SPINE_WHY = (
+    "areal BMD of a man is near 1 g/cm2; the bounds accept severe osteoporosis and high bone "
+    "mass but refuse mg/cm2 or a z-score typed as g/cm2"
+)  # plausible_ranges.outcomes.bmd_lumbar_spine.g/cm2 in analysis/schema/raw_tables.yaml
+MISSING = (
+    "missing from the header; every column of the contract must be present (leave its cells blank)"
+)
+
+
+def _spine_level(measure: str):
+    def pick(row):
+        return (row["outcome"], row["unit"], row["measure"]) == (
+            "bmd_lumbar_spine",
+            "g/cm2",
+            measure,
+        )
+
+    return pick
+
+
+def _drop_column(raw: Path, table: str, column: str) -> None:
+    path = raw / table
+    rows = list(csv.reader(io.StringIO(path.read_text("utf-8"), newline="")))
+    drop = rows[0].index(column)
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(r[:drop] + r[drop + 1 :] for r in rows)
+    path.write_text(out.getvalue(), "utf-8")
+
+
+def test_a_first_quartile_equal_to_the_median_is_in_order(raw_with_example):
+    # skewed data often have q1 = median; only q1 > median breaks the order
+    _, added = _added(
+        raw_with_example,
+        lambda raw: _rewrite(
+            raw, "arm_outcomes.csv", _spine_level("baseline"), median="1.0", q1="1.0", q3="1.2"
+        ),
+    )
+    assert added == []
+
+
+def test_the_cells_after_a_control_character_are_still_checked(raw_with_example):
+    # U+200B is a format character (Cf): reported once, not also as 'not a number', and the
+    # negative SD further along the row is reported too
+    line, added = _messages_added(
+        raw_with_example,
+        lambda raw: _rewrite(
+            raw, "arm_outcomes.csv", _spine_level("baseline"), mean="\u200b1.0", sd="-0.2"
+        ),
+    )
+    where = f"{raw_with_example}/arm_outcomes.csv row {line}"
+    assert added == [
+        f"{where}, column mean: contains U+200B (ZERO WIDTH SPACE) at character 1, a control or "
+        "text-direction character; write printable text only",
+        f"{where}, column sd: -0.2 is negative; a standard deviation must be >= 0",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("cells", "first"),
+    [
+        # a mean that is not a number is reported as such, the SD is still range-checked
+        ({"mean": "NA", "sd": "30"}, "column mean: 'NA' is not a number; leave the cell blank "
+         "when the report gives none"),
+        # a negative SD is reported as negative, the SE is still range-checked
+        ({"sd": "-0.2", "se": "30"}, "column sd: -0.2 is negative; a standard deviation must "
+         "be >= 0"),
+    ],
+)  # fmt: skip
+def test_a_cell_refused_by_its_column_does_not_stop_the_range_check_of_the_next(
+    raw_with_example, cells, first
+):
+    line, added = _messages_added(
+        raw_with_example,
+        lambda raw: _rewrite(raw, "arm_outcomes.csv", _spine_level("baseline"), **cells),
+    )
+    spread = list(cells)[-1]
+    where = f"{raw_with_example}/arm_outcomes.csv row {line}"
+    # an SD or SE lies in 0 .. (2.5 - 0.2) = 2.3 g/cm2, the width of the contract's range
+    assert added == [
+        f"{where}, {first}",
+        f"{where}, column {spread}: 30 g/cm2 is outside the plausible range for an SD or SE of "
+        f"bmd_lumbar_spine (0 to 2.3 g/cm2; {SPINE_WHY}); check the value and its unit",
+    ]
+
+
+def test_a_number_for_an_outcome_reported_in_words_has_no_range(raw_with_example):
+    # epiphyseal_closure is 'reported in words (value_text; unit categorical)': the contract
+    # declares no range for it, so a number in value is refused
+    line, added = _messages_added(
+        raw_with_example,
+        lambda raw: _rewrite(
+            raw,
+            "patient_observations.csv",
+            lambda row: row["outcome"] == "epiphyseal_closure",
+            value="1",
+        ),
+    )
+    assert added == [
+        f"{raw_with_example}/patient_observations.csv row {line}, column unit: 'categorical' has "
+        "no plausible range declared for epiphyseal_closure; correct the unit or declare the "
+        "range under plausible_ranges in analysis/schema/raw_tables.yaml"
+    ]
+
+
+def test_an_arm_of_one_man_may_give_events_without_a_spread(raw_with_example):
+    # 'a spread needs n >= 2' is about an SD or SE; arm_events.csv has neither
+    _, added = _added(
+        raw_with_example,
+        lambda raw: _rewrite(raw, "arm_events.csv", lambda row: True, events="1", n="1"),
+    )
+    assert added == []
+
+
+def test_rows_of_a_table_missing_a_column_are_still_checked(raw_with_example):
+    def edit(raw):
+        line = _rewrite(raw, "arm_outcomes.csv", _spine_level("baseline"), sd="-0.2")
+        _drop_column(raw, "arm_outcomes.csv", "timepoint_months")
+        return line
+
+    line, added = _messages_added(raw_with_example, edit)
+    where = f"{raw_with_example}/arm_outcomes.csv row"
+    assert added == [
+        f"{where} 1, column timepoint_months: {MISSING}",
+        f"{where} {line}, column sd: -0.2 is negative; a standard deviation must be >= 0",
+    ]
+
+
+def test_without_a_median_column_the_quartiles_are_still_ordered_and_sourced(raw_with_example):
+    def edit(raw):
+        first = _rewrite(raw, "arm_outcomes.csv", _spine_level("baseline"), q1="0.9", q3="0.7")
+        second = _rewrite(
+            raw, "arm_outcomes.csv", _spine_level("final"), n="10", mean="1.0", sd="0.1", se="",
+            ci_low="", ci_high="", q1="", q3="", p_value="", p_value_bound="", source="",
+        )  # fmt: skip
+        _drop_column(raw, "arm_outcomes.csv", "median")
+        return first, second
+
+    (first, second), added = _messages_added(raw_with_example, edit)
+    where = f"{raw_with_example}/arm_outcomes.csv row"
+    assert first < second
+    # the numbers named are the contract's number columns the row gives, outside its key
+    assert added == [
+        f"{where} 1, column median: {MISSING}",
+        f"{where} {first}, column q1: 0.9 is greater than q3 0.7; q1 must be <= q3",
+        f"{where} {second}, column source: blank, but the row reports n, mean, sd; every number "
+        "needs its source",
+    ]
+
+
+def test_a_risk_of_bias_table_without_domains_is_one_missing_column(raw_with_example):
+    def edit(raw):
+        _drop_column(raw, "risk_of_bias.csv", "domain")
+        return 1
+
+    _, added = _messages_added(raw_with_example, edit)
+    assert added == [f"{raw_with_example}/risk_of_bias.csv row 1, column domain: {MISSING}"]
+
+
+def test_a_missing_studies_table_is_one_problem(raw_with_example):
+    # the checks that look studies up (references, patients' reports, screening) skip it
+    def edit(raw):
+        (raw / "studies.csv").unlink()
+        return None
+
+    _, added = _messages_added(raw_with_example, edit)
+    assert added == [
+        f"{raw_with_example}/studies.csv: file is missing; the contract lists studies.csv (add it "
+        "with its header line)"
+    ]
+
+
+# --- a small contract of one's own -----------------------------------------------------------
+
+HEIGHT_WHY = "from a newborn to beyond the tallest men recorded"
+
+
+def _height_contract() -> dict:
+    """One table of heights, keyless, with the shipped contract's range for height in cm."""
+    return {
+        "vocabularies": {"outcome": ["height"], "unit": ["cm"]},
+        "tables": {
+            "heights.csv": {
+                "plausible": {"kind": "level", "values": ["value"]},
+                "columns": {
+                    "outcome": {"type": "enum", "vocabulary": "outcome", "required": True},
+                    "unit": {"type": "enum", "vocabulary": "unit", "required": True},
+                    "value": {"type": "number", "min": 0, "max": 300},
+                    "source": {"type": "string", "required": True},
+                },
+            }
+        },
+        "plausible_ranges": {
+            "outcomes": {"height": {"cm": {"range": [40, 260], "why": HEIGHT_WHY}}}
+        },
+    }
+
+
+def _messages(tmp_path: Path, contract: dict, tables: dict[str, list[str]]) -> list[str]:
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    for name, lines in tables.items():
+        (raw / name).write_text("".join(f"{line}\n" for line in lines), "utf-8")
+    return [p.message.removeprefix(f"{raw}/") for p in validate_raw(raw, contract)]
+
+
+def _heights(*values: str) -> dict[str, list[str]]:
+    return {
+        "heights.csv": ["outcome,unit,value,source", *(f"height,cm,{v},PMID:1" for v in values)]
+    }
+
+
+def _implausible(row: int, value: str, what: str, low: int, high: int) -> str:
+    return (
+        f"heights.csv row {row}, column value: {value} cm is outside the plausible range for "
+        f"{what} of height ({low} to {high} cm; {HEIGHT_WHY}); check the value and its unit"
+    )
+
+
+def test_a_value_at_the_bound_of_its_column_is_still_range_checked(tmp_path):
+    # 0 and 300 are inside the column's own bounds (min 0, max 300) but outside 40 .. 260
+    messages = _messages(tmp_path, _height_contract(), _heights("0", "170", "300"))
+    assert messages == [
+        _implausible(2, "0", "a value", 40, 260),
+        _implausible(4, "300", "a value", 40, 260),
+    ]
+
+
+def _no_ranges(contract):
+    del contract["plausible_ranges"]
+
+
+def _ranges_for_any_outcome_only(contract):
+    contract["plausible_ranges"] = {"any_outcome": {"percent": {"range": [-100, 300], "why": "-"}}}
+
+
+def _spreads_only(contract):
+    contract["tables"]["heights.csv"]["plausible"] = {"kind": "level", "spreads": ["value"]}
+
+
+def _neither_kind_nor_measure(contract):
+    contract["tables"]["heights.csv"]["plausible"] = {"values": ["value"]}
+
+
+def _units_listed_in_the_column(contract):
+    del contract["vocabularies"]["unit"]
+    contract["tables"]["heights.csv"]["columns"]["unit"] = {"type": "enum", "allowed": ["cm"]}
+
+
+NO_RANGE = (
+    "heights.csv row 2, column unit: 'cm' has no plausible range declared for height; correct "
+    "the unit or declare the range under plausible_ranges in analysis/schema/raw_tables.yaml"
+)
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (_no_ranges, [NO_RANGE]),
+        (_ranges_for_any_outcome_only, [NO_RANGE]),
+        # a spread lies in 0 .. the width of the range, 260 - 40 = 220
+        (_spreads_only, [_implausible(2, "250", "an SD or SE", 0, 220)]),
+        # no kind and no measure: the contract does not say whether values are levels
+        (_neither_kind_nor_measure, []),
+        # the range check keys on units of the unit vocabulary
+        (_units_listed_in_the_column, []),
+    ],
+)
+def test_a_contract_may_leave_out_the_parts_of_the_range_check(tmp_path, change, expected):
+    contract = _height_contract()
+    change(contract)
+    assert _messages(tmp_path, contract, _heights("250")) == expected
+
+
+def test_a_number_without_its_source_is_named_in_a_table_without_a_key(tmp_path):
+    tables = {"heights.csv": ["outcome,unit,value,source", "height,cm,170,"]}
+    assert _messages(tmp_path, _height_contract(), tables) == [
+        "heights.csv row 2, column source: blank, but the row reports value; every number needs "
+        "its source"
+    ]
+
+
+def test_each_item_of_a_list_cell_is_checked_on_its_own(tmp_path):
+    contract = {
+        "tables": {
+            "scans.csv": {
+                "columns": {
+                    "imaging": {"type": "enum", "allowed": ["dxa", "qct"], "separator": ";"},
+                }
+            }
+        }
+    }
+    tables = {"scans.csv": ["imaging", "dxa;qct", "qct", "dxa; pqct"]}
+    # difflib ratio of pqct and qct: 2 * 3 / 7 = 0.86, above the 0.75 cutoff
+    assert _messages(tmp_path, contract, tables) == [
+        "scans.csv row 4, column imaging: 'pqct' is not an allowed imaging (did you mean "
+        "'qct'?); allowed: dxa, qct"
+    ]
+
+
+def _observation_contract() -> dict:
+    required = {"type": "string", "required": True}
+    return {
+        "tables": {
+            "studies.csv": {"columns": {"study_id": required, "design": required}},
+            "patient_observations.csv": {"columns": {"study_id": required, "patient_id": required}},
+        }
+    }
+
+
+@pytest.mark.parametrize(
+    ("observations", "study_problem"),
+    [
+        (["study_id,patient_id", ","], "row 2, column study_id: blank; study_id is required"),
+        (["patient_id", '""'], f"row 1, column study_id: {MISSING}"),
+    ],
+)
+def test_an_observation_without_a_study_plainly_needs_its_patient(
+    tmp_path, observations, study_problem
+):
+    # a row of studies.csv without a study_id is not the study of an observation without one:
+    # the blank patient_id is plainly required, not asked of a case report
+    tables = {
+        "studies.csv": ["study_id,design", ",case_report"],
+        "patient_observations.csv": observations,
+    }
+    assert _messages(tmp_path, _observation_contract(), tables) == [
+        "studies.csv row 2, column study_id: blank; study_id is required",
+        f"patient_observations.csv {study_problem}",
+        "patient_observations.csv row 2, column patient_id: blank; patient_id is required",
+    ]
+
+
+def test_the_contract_is_read_as_utf8_whatever_the_locale(tmp_path):
+    # a locale whose encoding is ASCII (C without UTF-8 coercion, PEP 538 and 540) must not
+    # change how a contract holding a micro sign is read
+    contract = tmp_path / "contract.yaml"
+    contract.write_text("tables: {}\nunits: [\u00b5g/L]\n", "utf-8")
+    code = (
+        "import sys\nfrom analysis.validate import load_schema\n"
+        "print(ascii(load_schema(sys.argv[1])))"
+    )
+    package_root = Path(analysis.validate.__file__).parents[1]
+    env = os.environ | {
+        "LC_ALL": "C", "LANG": "C", "PYTHONCOERCECLOCALE": "0", "PYTHONUTF8": "0",
+        "PYTHONPATH": str(package_root),
+    }  # fmt: skip
+    run = subprocess.run(
+        [sys.executable, "-c", code, str(contract)], env=env, capture_output=True, text=True
+    )
+    assert (run.returncode, run.stdout) == (0, "{'tables': {}, 'units': ['\\xb5g/L']}\n")
+    assert load_schema(contract) == {"tables": {}, "units": ["\u00b5g/L"]}
