@@ -474,3 +474,23 @@ def test_knapp_hartung_with_identical_effects_prints_inf_and_na_without_numpy_wa
 def test_p_value_and_significance_stars_are_printed_as_metafor_prints_them(pvalue, printed):
     res = dataclasses.replace(_fit(method="DL"), pvalue=pvalue)
     assert _lines(res.summary())[-4] == " -0.7141  0.1787  -3.9952  " + printed
+
+
+def test_a_saturated_fixed_effect_knapp_hartung_regression_has_no_tests_as_in_metafor():
+    # k = p = 2: the fit is exact, k - p = 0 residual df, so Knapp-Hartung's factor is 0
+    # (metafor: QE <= eps gives s2w = 0), every se is 0 and no t or F test exists.
+    # r <- rma(c(0.1, 0.5), c(0.01, 0.04), mods = ~ c(0, 1), method = "FE", test = "knha")
+    # (metafor 3.8-1 warns that KH is not meant for FE models; print(r) itself fails in symnum)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = rma([0.1, 0.5], [0.01, 0.04], mods=[0.0, 1.0], method="FE", test="knha")
+    np.testing.assert_allclose(res.beta, [0.1, 0.4], rtol=1e-12)  # coef(r)
+    np.testing.assert_array_equal(res.se, [0.0, 0.0])  # r$se: 0 0
+    np.testing.assert_array_equal(res.stat, [math.inf, math.inf])  # r$zval: Inf Inf
+    assert np.isnan(res.pvalue).all()  # r$pval: NA NA
+    assert np.isnan(res.ci_low).all() and np.isnan(res.ci_high).all()  # r$ci.lb, r$ci.ub: NA
+    assert (res.test, res.df, res.qm_df, res.qm_df2) == ("knha", 0.0, 1, 0.0)  # r$ddf, r$QMdf
+    assert math.isnan(res.qm) and math.isnan(res.qm_pvalue)  # r$QM, r$QMp: NA
+    assert (res.qe_df, res.qe_pvalue, res.i2, res.h2) == (0, 1.0, 0.0, 1.0)  # r$QEp, r$I2, r$H2
+    assert res.qe == pytest.approx(0.0, abs=1e-24)  # r$QE: 0
+    assert math.isnan(res.r2)  # r$R2: NaN
