@@ -535,3 +535,22 @@ def test_a_start_below_tau2_min_is_refused_rather_than_iterated_forever(method):
     )
     with pytest.raises(ValueError, match=message):
         estimate_tau2(yi, vi, np.ones((4, 1)), method, control)
+
+
+# numpy reports the overflow of the weights; metafor warns "Ratio of largest to smallest
+# sampling variance extremely large"
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
+def test_fisher_scoring_stops_where_a_huge_weight_makes_its_step_undefined_as_metafor_does():
+    # vi = 1e-200 is > 0, as estimate_tau2 requires, but its weight squared overflows: at
+    # tau2 = 0 the ML score step is inf / inf = NaN. metafor takes it as a zero step and stops.
+    # R: r <- rma(c(.1, .12, .11, .13), c(1e-200, .02, .03, .04), method = "ML",
+    #             verbose = TRUE)  # "Fisher scoring algorithm converged after 1 iterations."
+    #    c(r$tau2, r$se.tau2)  # 0 0
+    fit = estimate_tau2(
+        np.array([0.1, 0.12, 0.11, 0.13]),
+        np.array([1e-200, 0.02, 0.03, 0.04]),
+        np.ones((4, 1)),
+        "ML",
+        control="metafor",
+    )
+    assert (fit.tau2, fit.se_tau2, fit.converged, fit.iterations) == (0.0, 0.0, True, 1)
