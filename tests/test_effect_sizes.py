@@ -413,3 +413,23 @@ def test_risk_difference_av_variance_leaves_out_a_group_with_no_participants():
         )  # fmt: skip
     np.testing.assert_allclose(result.vi, [np.nan, np.nan, 0.037, 0.037], rtol=1e-12)
     np.testing.assert_allclose(result.yi, [np.nan, np.nan, 0.1, 0.1], rtol=1e-12)
+
+
+@pytest.mark.parametrize("missing", ["ai", "n1i", "bi"])
+def test_a_count_given_as_none_is_missing_for_its_study_only_as_na_in_metafor(missing):
+    # None is how a Python list (or an object column, a JSON null) spells a missing count;
+    # it must behave as NaN and as R's NA: only that study's yi and vi are missing.
+    counts = {"ai": [3, 4, 5], "n1i": [10, 12, 15], "ci": [4, 6, 2], "n2i": [11, 13, 14]}
+    if missing == "bi":
+        counts["bi"] = [7, None, 10]  # n1i - ai, with the second missing
+    else:
+        counts[missing] = [None if i == 1 else v for i, v in enumerate(counts[missing])]
+    result = escalc("RR", **counts)
+    # escalc("RR", ai = c(3, NA, 5), n1i = c(10, 12, 15), ci = c(4, 6, 2), n2i = c(11, 13, 14));
+    # the same with n1i = c(10, NA, 15), and with bi = c(7, NA, 10), di = c(7, 7, 12)
+    np.testing.assert_allclose(
+        result.yi, [-0.192371892647456, np.nan, 0.847297860387204], rtol=1e-12
+    )
+    np.testing.assert_allclose(
+        result.vi, [0.392424242424242, np.nan, 0.561904761904762], rtol=1e-12
+    )
