@@ -529,6 +529,19 @@ def test_an_observation_without_a_study_plainly_needs_its_patient(
     ]
 
 
+
+def test_an_observation_table_without_study_ids_names_no_case_report_study(tmp_path):
+    # without a study_id column no observation belongs to any study, not even to a case report
+    # whose id happens to be written XXXX: the blank patient_id is plainly required
+    tables = {
+        "studies.csv": ["study_id,design", "XXXX,case_report"],
+        "patient_observations.csv": ["patient_id", '""'],
+    }
+    assert _messages(tmp_path, _observation_contract(), tables) == [
+        f"patient_observations.csv row 1, column study_id: {MISSING}",
+        "patient_observations.csv row 2, column patient_id: blank; patient_id is required",
+    ]
+
 def test_the_contract_is_read_as_utf8_whatever_the_locale(tmp_path):
     # a locale whose encoding is ASCII (C without UTF-8 coercion, PEP 538 and 540) must not
     # change how a contract holding a micro sign is read
