@@ -529,7 +529,6 @@ def test_an_observation_without_a_study_plainly_needs_its_patient(
     ]
 
 
-
 def test_an_observation_table_without_study_ids_names_no_case_report_study(tmp_path):
     # without a study_id column no observation belongs to any study, not even to a case report
     # whose id happens to be written XXXX: the blank patient_id is plainly required
@@ -541,6 +540,7 @@ def test_an_observation_table_without_study_ids_names_no_case_report_study(tmp_p
         f"patient_observations.csv row 1, column study_id: {MISSING}",
         "patient_observations.csv row 2, column patient_id: blank; patient_id is required",
     ]
+
 
 def test_the_contract_is_read_as_utf8_whatever_the_locale(tmp_path):
     # a locale whose encoding is ASCII (C without UTF-8 coercion, PEP 538 and 540) must not
