@@ -24,6 +24,7 @@ import pandas as pd
 import pytest
 from reference import load_reference
 
+import analysis.pooling as pooling
 from analysis.pooling import effect_arrays, rma
 from analysis.warnings import ConvergenceWarning, MetaAnalysisWarning, NotPooledWarning
 
@@ -494,3 +495,21 @@ def test_a_saturated_fixed_effect_knapp_hartung_regression_has_no_tests_as_in_me
     assert (res.qe_df, res.qe_pvalue, res.i2, res.h2) == (0, 1.0, 0.0, 1.0)  # r$QEp, r$I2, r$H2
     assert res.qe == pytest.approx(0.0, abs=1e-24)  # r$QE: 0
     assert math.isnan(res.r2)  # r$R2: NaN
+
+
+def test_a_failed_q_profile_search_is_a_convergence_warning_kept_on_the_fit(monkeypatch):
+    # the Q-profile search cannot fail on finite data (its ends are checked first), so its
+    # failure is simulated: the fit must still be returned, with the warning raised as a
+    # ConvergenceWarning and kept in the fit's own list of warnings
+    real = pooling.tau2_qprofile_ci
+
+    def failing(*args, **kwargs):
+        return dataclasses.replace(real(*args, **kwargs), converged=False)
+
+    monkeypatch.setattr(pooling, "tau2_qprofile_ci", failing)
+    yi, vi = [0.1, 0.3, 0.35, 0.6], [0.01, 0.02, 0.015, 0.03]
+    message = "Q-profile search for a tau2 bound failed"
+    with pytest.warns(ConvergenceWarning) as caught:
+        fit = rma(yi, vi, method="REML")
+    assert [str(w.message) for w in caught] == [message]
+    assert fit.warnings == (message,)
