@@ -97,11 +97,11 @@ clean-venv: ## delete .venv (the next target that needs it sets it up again)
 	rm -rf $(VENV)
 
 # Mutation testing with mutmut (docs/testing.md): slow, so not part of `make test`. One
-# module at a time: make mutation MODULES=cases. Prints each module's score.
+# module at a time: make mutation MODULES=cases. Prints each module's score and fails as
+# mutation-ci does; the run is kept in .mutation/ and an interrupted one resumes.
 MODULES ?= harmonize conversions validate cases pooling tau2 heterogeneity effect_sizes
 mutation: setup ## mutation scores per module (slow; MODULES=cases for one), docs/testing.md
-	for m in $(MODULES); do $(BIN)/mutmut run "analysis.$$m.*" > /dev/null || exit 1; done
-	$(BIN)/python tests/mutation_score.py $(MODULES)
+	$(BIN)/python tests/mutation_ci.py --keep $(MODULES)
 
 # CI's share of it: one module in a temporary copy, failing below 90 % or on a survivor that
 # docs/testing.md does not list as equivalent (a few minutes on two cores).
